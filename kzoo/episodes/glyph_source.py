@@ -23,6 +23,7 @@ from fontTools import version as fonttools_version
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
+from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
 
 _FORMAT_VERSION = 1
@@ -163,11 +164,6 @@ def glyphs(
         data["images"], data["labels"], class_names=[str(c) for c in data["class_names"]],
         alphabets=[str(a) for a in data["alphabets"]], name="glyphs",
     )
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}.")
 
 
 def _check_fonts(fonts):

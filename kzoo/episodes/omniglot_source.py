@@ -53,7 +53,7 @@ def omniglot(path, image_size=28):
     >>> from kzoo.episodes import omniglot
     >>> src = omniglot("../shared/data/omniglot")  # doctest: +SKIP
     >>> src  # doctest: +SKIP
-    <Source 'omniglot(omniglot)': 241 classes in 8 alphabets, 4820 images of shape (28, 28, 1)>
+    <Source 'omniglot(omniglot)': 242 classes in 8 alphabets, 4840 images of shape (28, 28, 1)>
 
     Reference:
         Lake, Salakhutdinov & Tenenbaum (2015). Human-level concept learning through

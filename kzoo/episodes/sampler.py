@@ -19,13 +19,8 @@ batch `i` of a given seed is the same on every run, model and machine.
 import numpy as np
 import tensorflow as tf
 
+from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}.")
-    return int(value)
 
 
 class FewShotSampler:

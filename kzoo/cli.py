@@ -1,0 +1,270 @@
+"""The `kzoo` command: look at data, train, evaluate, export.
+
+    kzoo list
+    kzoo data show glyphs --ways 5 --out episode.png
+    kzoo data bench --data omniglot
+    kzoo fit protonet --data glyphs --ways 20 --shots 1 --steps 300 --export export/protonet
+    kzoo evaluate protonet/omniglot_20way_1shot --episodes 600
+    kzoo export protonet/omniglot_20way_1shot export/protonet
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _episode_arguments(parser, ways, shots, queries, tasks):
+    parser.add_argument("--ways", type=int, default=ways, help=f"N classes per episode (default {ways})")
+    parser.add_argument("--shots", type=int, default=shots, help=f"K support examples per class (default {shots})")
+    parser.add_argument("--queries", type=int, default=queries, help=f"Q query examples per class (default {queries})")
+    parser.add_argument("--tasks", type=int, default=tasks, help=f"T episodes per batch (default {tasks})")
+    parser.add_argument("--rotations", action="store_true", help="add 90/180/270-degree rotated classes")
+    parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+
+
+def _source(spec, part="all"):
+    from kzoo import episodes
+    from kzoo.training.recipe import split_source
+
+    src = episodes.load(spec)
+    if part != "all":
+        src = dict(zip(("train", "validation", "test"), split_source(src)))[part]
+    return src
+
+
+# -- data -------------------------------------------------------------------------------
+
+def _sampler(args, src):
+    from kzoo.episodes import FewShotSampler
+
+    return FewShotSampler(src, args.ways, args.shots, args.queries, tasks=args.tasks,
+                          rotations=args.rotations, same_alphabet=args.same_alphabet,
+                          unlabeled=args.unlabeled, seed=args.seed)
+
+
+def data_show(args):
+    from kzoo.episodes.plot import plot_episode
+
+    src = _source(args.data, args.split)
+    title = (f"{src.name}: {args.ways}-way {args.shots}-shot, {args.queries} queries"
+             + (f", {args.unlabeled} unlabeled" if args.unlabeled else ""))
+    plot_episode(_sampler(args, src)(0), args.out, class_names=src.class_names, title=title)
+    print(f"{src!r}\nwrote {args.out}")
+
+
+def data_bench(args):
+    src = _source(args.data, args.split)
+    iterator = iter(_sampler(args, src).dataset())
+    for _ in range(args.warmup):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(args.batches):
+        next(iterator)
+    seconds = time.perf_counter() - start
+    print(f"{src!r}")
+    print(f"{args.ways}-way {args.shots}-shot {args.queries}-query, T={args.tasks}: "
+          f"{args.batches * args.tasks / seconds:.1f} episodes/s "
+          f"({args.batches / seconds:.2f} batches/s over {args.batches} batches)")
+
+
+# -- models -----------------------------------------------------------------------------
+
+def _application(name):
+    from kzoo.applications import APPLICATIONS
+
+    if name.lower() not in APPLICATIONS:
+        raise ValueError(f"Unknown application {name!r}. Known: {', '.join(sorted(APPLICATIONS))}.")
+    return APPLICATIONS[name.lower()]
+
+
+def _load_preset(spec):
+    """`app/preset` or a preset folder -> model."""
+    from kzoo.applications import APPLICATIONS
+    from kzoo.presets import read_metadata
+
+    if os.path.isdir(spec):
+        name = read_metadata(spec).get("application", "")
+        for cls in APPLICATIONS.values():
+            if cls.__name__ == name:
+                return cls.from_preset(spec)
+        raise ValueError(f"Expected a preset folder with metadata.json naming its application. Received: {spec!r}.")
+    app, _, preset = spec.partition("/")
+    if not preset:
+        raise ValueError(f"Expected a preset as APPLICATION/NAME (see `kzoo list`) or a folder. Received: {spec!r}.")
+    return _application(app).from_preset(preset)
+
+
+def list_command(args):
+    from kzoo.applications import APPLICATIONS
+
+    for name, cls in sorted(APPLICATIONS.items()):
+        print(f"{name} ({cls.__module__}.{cls.__name__})")
+        for preset, meta in cls.presets.items():
+            score = meta.get("evaluation", {})
+            text = ""
+            if score:
+                text = (f"{100 * score['accuracy']:.2f}% +- {100 * score['ci95']:.2f}% on "
+                        f"{score['episodes']} {score['ways']}-way {score['shots']}-shot test episodes")
+            print(f"  {name}/{preset:28s} {meta.get('description', '')} {text}".rstrip())
+
+
+def fit_command(args):
+    from kzoo.export import export_serving
+    from kzoo.training.evaluation import format_score
+    from kzoo.training.recipe import train_and_evaluate
+
+    cls = _application(args.application)
+    source = _source(args.data)
+    print(f"data: {source!r}")
+    model = cls(example_shape=source.image_shape, channels=args.channels)
+    model.compile(**({"optimizer": _adam(args.learning_rate)} if args.learning_rate else {}))
+    _, score, record = train_and_evaluate(
+        model, source, args.ways, args.shots, queries=args.queries, tasks=args.tasks, steps=args.steps,
+        steps_per_epoch=args.steps_per_epoch, rotations=args.rotations, seed=args.seed,
+        log_dir=args.logdir, eval_ways=args.eval_ways, eval_shots=args.eval_shots,
+        eval_queries=args.eval_queries, eval_episodes=args.eval_episodes, verbose=1 if args.verbose else 2)
+    print(f"held-out accuracy ({len(record['data']['test_alphabets'])} test alphabets, "
+          f"{record['data']['test_classes']} classes): {format_score(score)}")
+    if args.save_preset:
+        record = {"description": args.description or f"{cls.__name__} trained by `kzoo fit`",
+                  "command": "kzoo " + " ".join(shlex.quote(a) for a in args.argv),
+                  "data_spec": args.data, **record}
+        print(f"preset: {model.save_to_preset(args.save_preset, record, overwrite=args.overwrite)}")
+    if args.export:
+        print(f"serving export: {export_serving(model, args.export, version=_next_version(args.export))}")
+
+
+def _adam(learning_rate):
+    import keras
+
+    return keras.optimizers.Adam(learning_rate)
+
+
+def _next_version(directory):
+    versions = [int(p) for p in os.listdir(directory) if p.isdigit()] if os.path.isdir(directory) else []
+    return max(versions, default=0) + 1
+
+
+def evaluate_command(args):
+    from kzoo.training.evaluation import format_score
+    from kzoo.training.recipe import evaluation_dataset, split_source
+
+    model = _load_preset(args.preset)
+    meta = getattr(model, "preset_metadata", {})
+    recorded = meta.get("evaluation", {})
+    evaluation = {"ways": 20, "shots": 1, "queries": 15, "tasks": 20, "seed": 1234, **recorded}
+    for key in ("ways", "shots", "queries", "seed"):
+        if getattr(args, key) is not None:
+            evaluation[key] = getattr(args, key)
+    evaluation["episodes"] = args.episodes
+    evaluation["tasks"] = 20 if args.episodes % 20 == 0 else 1
+    data = args.data or meta.get("data_spec", "glyphs")
+    _, _, test = split_source(_source(data), meta.get("data", {}).get("split"))
+    print(f"test classes: {test!r}")
+    from kzoo.training.evaluation import evaluate_episodes
+
+    score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=1)
+    print(f"{args.preset}: {evaluation['ways']}-way {evaluation['shots']}-shot accuracy {format_score(score)}")
+    if recorded and all(evaluation[k] == recorded.get(k) for k in ("ways", "shots", "queries", "seed")):
+        n = score["episodes"]
+        print(f"recorded in metadata on the same first {min(n, recorded['episodes'])} episodes: "
+              f"{100 * sum(recorded['accuracies'][:n]) / min(n, recorded['episodes']):.2f}%")
+    if args.json:
+        print(json.dumps({k: v for k, v in score.items() if k != "accuracies"}))
+
+
+def export_command(args):
+    from kzoo.export import export_serving
+
+    model = _load_preset(args.preset)
+    print(f"serving export: {export_serving(model, args.directory, version=args.version)}")
+
+
+# -- parser -----------------------------------------------------------------------------
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="kzoo", description="Keras model zoo for meta-learning.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("list", help="applications and presets").set_defaults(func=list_command)
+
+    data = commands.add_parser("data", help="look at and time episodic data").add_subparsers(
+        dest="data_command", required=True)
+    for name, func, defaults, help_text in (
+        ("show", data_show, (5, 1, 3, 1), "render a sampled episode to a PNG"),
+        ("bench", data_bench, (20, 1, 15, 16), "print episodes per second of the tf.data pipeline"),
+    ):
+        sub = data.add_parser(name, help=help_text)
+        if name == "show":
+            sub.add_argument("data", nargs="?", default="glyphs",
+                             help="glyphs | omniglot[:PATH] | folder:PATH | tfds:NAME (default glyphs)")
+            sub.add_argument("--out", default="episode.png", help="PNG file to write (default episode.png)")
+        else:
+            sub.add_argument("--data", default="glyphs", help="data spec (default glyphs)")
+            sub.add_argument("--batches", type=int, default=100, help="batches to time (default 100)")
+            sub.add_argument("--warmup", type=int, default=10, help="batches before timing (default 10)")
+        _episode_arguments(sub, *defaults)
+        sub.add_argument("--unlabeled", type=int, default=0, help="u unlabeled support examples per class")
+        sub.add_argument("--same-alphabet", action="store_true", help="all classes of an episode from one alphabet")
+        sub.add_argument("--split", choices=["all", "train", "validation", "test"], default="all",
+                         help="sample from this part of the 70/10/20 alphabet split (default all)")
+        sub.set_defaults(func=func)
+
+    fit = commands.add_parser("fit", help="train an application on episodes, score it, export it")
+    fit.add_argument("application", help="e.g. protonet (see `kzoo list`)")
+    fit.add_argument("--data", default="glyphs", help="glyphs | omniglot[:PATH] | folder:PATH | tfds:NAME")
+    _episode_arguments(fit, 20, 1, 5, 1)
+    fit.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
+    fit.add_argument("--steps-per-epoch", type=int, default=100, help="steps between validations (default 100)")
+    fit.add_argument("--channels", type=int, default=64, help="backbone channels (default 64)")
+    fit.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: the app's)")
+    fit.add_argument("--eval-ways", type=int, default=None, help="test N (default --ways)")
+    fit.add_argument("--eval-shots", type=int, default=None, help="test K (default --shots)")
+    fit.add_argument("--eval-queries", type=int, default=15, help="test queries per class (default 15)")
+    fit.add_argument("--eval-episodes", type=int, default=600, help="test episodes (default 600)")
+    fit.add_argument("--logdir", default=None, help="TensorBoard log folder")
+    fit.add_argument("--export", default=None, help="write a TF Serving export to DIR/<next version>")
+    fit.add_argument("--save-preset", default=None, help="write a preset folder")
+    fit.add_argument("--description", default=None, help="preset description")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing preset folder")
+    fit.add_argument("--verbose", action="store_true", help="progress bar per step (default: one line per epoch)")
+    fit.set_defaults(func=fit_command)
+
+    ev = commands.add_parser("evaluate", help="score a preset on held-out episodes (mean, 95%% CI)")
+    ev.add_argument("preset", help="APPLICATION/NAME (see `kzoo list`) or a preset folder")
+    ev.add_argument("--data", default=None, help="data spec (default: the preset's)")
+    ev.add_argument("--episodes", type=int, default=600, help="test episodes (default 600)")
+    ev.add_argument("--ways", type=int, default=None)
+    ev.add_argument("--shots", type=int, default=None)
+    ev.add_argument("--queries", type=int, default=None)
+    ev.add_argument("--seed", type=int, default=None)
+    ev.add_argument("--json", action="store_true", help="also print the score as JSON")
+    ev.set_defaults(func=evaluate_command)
+
+    ex = commands.add_parser("export", help="write a preset as a TF Serving SavedModel")
+    ex.add_argument("preset", help="APPLICATION/NAME or a preset folder")
+    ex.add_argument("directory", help="model base path; writes DIRECTORY/<version>")
+    ex.add_argument("--version", type=int, default=1)
+    ex.set_defaults(func=export_command)
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"kzoo: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Serving export: a TF Serving `<directory>/<version>/` SavedModel of one episode pass.
+
+The `serving_default` signature takes `support_x` (float32), `support_y` (int32 for
+classifiers) and `query_x` (float32) with unknown task, support and query sizes, and
+returns named outputs (`logits` and `probabilities` for classifiers). The SavedModel
+needs only TensorFlow: no kzoo import at serving time.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+
+
+def export_serving(model, directory, version=1):
+    """Exports `model` for TF Serving as `<directory>/<version>/`.
+
+    The SavedModel is written to a temporary folder inside `directory` and renamed
+    into place, so a failed export leaves no partial version behind.
+
+    Args:
+        model: a built kzoo application (an `EpisodicModel`).
+        directory: the model's base directory (TF Serving's `model_base_path`).
+        version: positive integer version. Defaults to `1`.
+
+    Returns:
+        The path of the written version folder.
+
+    Example (a SavedModel call, in a process that need not import kzoo):
+
+    ```python
+    served = tf.saved_model.load("export/protonet/1")
+    outputs = served.signatures["serving_default"](
+        support_x=support_x, support_y=support_y, query_x=query_x)
+    outputs["probabilities"]  # [T, Q, N]
+    ```
+    """
+    if not hasattr(model, "serving_specs"):
+        raise ValueError(f"Expected a kzoo application. Received: {type(model).__name__}.")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"Expected `version` to be a positive integer. Received: version={version!r}.")
+    directory = Path(directory)
+    target = directory / str(version)
+    if target.exists():
+        raise ValueError(f"Expected a new export version. Received: {str(target)!r} exists.")
+    if not model.built:
+        model.build(model.episode_shapes())
+    directory.mkdir(parents=True, exist_ok=True)
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", model.serve, input_signature=model.serving_specs())
+    tmp = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target

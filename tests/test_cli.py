@@ -1,0 +1,95 @@
+"""The `kzoo` command end to end on a small image folder the test writes."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kzoo.cli import main
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """3 alphabets x 6 classes x 6 images; each class a distinct blob pattern."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.RandomState(0)
+    for a in range(3):
+        for c in range(6):
+            base = rng.rand(7, 7) > 0.6
+            for i in range(6):
+                image = np.kron(base, np.ones((4, 4))) * 255
+                image = np.roll(image, rng.randint(-2, 3, size=2), axis=(0, 1))
+                path = root / f"alphabet{a}" / f"class{c}"
+                path.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image.astype("uint8")).save(path / f"{i}.png")
+    return f"folder:{root}"
+
+
+def test_list_shows_applications_and_presets(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "protonet (kzoo.applications.protonet.ProtoNet)" in out
+    assert "protonet/omniglot_20way_1shot" in out and "test episodes" in out
+
+
+def test_data_show_writes_a_png(folder, tmp_path, capsys):
+    out = tmp_path / "episode.png"
+    assert main(["data", "show", folder, "--ways", "3", "--queries", "2", "--unlabeled", "1",
+                 "--rotations", "--out", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size[0] > 200
+    assert "18 classes in 3 alphabets" in capsys.readouterr().out
+
+
+def test_data_bench_prints_episodes_per_second(folder, capsys):
+    assert main(["data", "bench", "--data", folder, "--ways", "3", "--queries", "2", "--tasks", "2",
+                 "--batches", "3", "--warmup", "1"]) == 0
+    assert "episodes/s" in capsys.readouterr().out
+
+
+def test_fit_evaluate_export_round_trip(folder, tmp_path, capsys):
+    preset, export, logs = tmp_path / "preset", tmp_path / "export", tmp_path / "logs"
+    args = ["fit", "protonet", "--data", folder, "--ways", "3", "--queries", "2", "--steps", "4",
+            "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2", "--eval-episodes", "20",
+            "--logdir", str(logs), "--export", str(export), "--save-preset", str(preset)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "held-out accuracy" in out and "(20 episodes)" in out
+    assert (export / "1" / "saved_model.pb").exists() and any(logs.rglob("events.out.tfevents*"))
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["command"].startswith("kzoo fit protonet --data folder:")
+    assert meta["evaluation"]["episodes"] == 20 and meta["data_spec"] == folder
+
+    assert main(["evaluate", str(preset), "--episodes", "20", "--json"]) == 0
+    score = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert score["accuracy"] == pytest.approx(meta["evaluation"]["accuracy"], abs=1e-6)
+
+    assert main(["export", str(preset), str(tmp_path / "served"), "--version", "3"]) == 0
+    assert (tmp_path / "served" / "3" / "saved_model.pb").exists()
+    assert main(["export", str(preset), str(tmp_path / "served"), "--version", "3"]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "protonet/nope"], "Unknown preset for ProtoNet: 'nope'"),
+        (["evaluate", "nonet/x"], "Unknown application 'nonet'"),
+        (["data", "show", "mnist"], "Expected a data spec"),
+        (["fit", "protonet", "--data", "folder:/does/not/exist", "--steps", "1"], "/does/not/exist"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    binary = shutil.which("kzoo") or str(Path(sys.executable).parent / "kzoo")
+    result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "fit" in result.stdout and "evaluate" in result.stdout

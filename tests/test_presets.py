@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+
+from kzoo.applications import ProtoNet
+from kzoo.presets import presets_root
+from kzoo.training.evaluation import evaluate_episodes
+from kzoo.training.recipe import evaluation_dataset, split_source
+from tests.conftest import OMNIGLOT_DIR
+
+
+def test_unknown_preset_lists_known_ones():
+    with pytest.raises(ValueError, match="Unknown preset for ProtoNet: 'nope'. Known presets: .*glyphs_20way_1shot"):
+        ProtoNet.from_preset("nope")
+
+
+def test_not_a_preset_folder(tmp_path):
+    with pytest.raises(ValueError, match="preset folder with config.json"):
+        ProtoNet.from_preset(str(tmp_path))
+
+
+def test_corrupt_weights_file_is_named(tmp_path):
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    folder = model.save_to_preset(tmp_path / "p")
+    (folder / "model.weights.h5").write_bytes(b"not an h5 file")
+    with pytest.raises(ValueError, match="model.weights.h5"):
+        ProtoNet.from_preset(str(folder))
+
+
+def test_save_to_preset_is_atomic_and_refuses_existing_folder(tmp_path, monkeypatch):
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    model.save_to_preset(tmp_path / "p")
+    with pytest.raises(ValueError, match="exists"):
+        model.save_to_preset(tmp_path / "p")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(model), "save_weights", broken)
+    with pytest.raises(OSError):
+        model.save_to_preset(tmp_path / "q")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def test_loading_a_preset_of_another_application(tmp_path):
+    from kzoo.applications import EpisodicModel
+
+    class Other(ProtoNet):
+        pass
+
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    folder = model.save_to_preset(tmp_path / "p")
+    with pytest.raises(ValueError, match="Expected a Other preset"):
+        Other.from_preset(str(folder))
+    assert issubclass(ProtoNet, EpisodicModel)
+
+
+BUILT_IN = sorted(ProtoNet.presets)
+
+
+def test_built_in_presets_exist():
+    assert {"glyphs_20way_1shot", "omniglot_20way_1shot", "omniglot_20way_5shot"} <= set(BUILT_IN)
+    for name in BUILT_IN:
+        meta = json.loads((presets_root() / "protonet" / name / "metadata.json").read_text())
+        for key in ("command", "data_spec", "data", "training", "evaluation", "parameters", "description"):
+            assert key in meta, (name, key)
+        assert meta["evaluation"]["episodes"] == len(meta["evaluation"]["accuracies"]) >= 600
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_built_in_preset_reproduces_its_recorded_accuracy(name):
+    """The first 40 recorded test episodes score as the metadata says.
+
+    Episode by episode; a different image library build may shift a rendered glyph
+    by a grey level and flip a near-tie, so 2 of 40 episodes may differ slightly.
+    """
+    from kzoo import episodes
+
+    model = ProtoNet.from_preset(name)
+    meta = model.preset_metadata
+    if meta["data_spec"].startswith("omniglot"):
+        if not OMNIGLOT_DIR.exists():
+            pytest.skip("real Omniglot data (../shared) is absent")
+        source = episodes.omniglot(OMNIGLOT_DIR)
+    else:
+        source = episodes.load(meta["data_spec"])
+    assert repr(source) == meta["data"]["source"]
+    _, _, test = split_source(source, meta["data"]["split"])
+    evaluation = meta["evaluation"]
+    score = evaluate_episodes(model, evaluation_dataset(test, evaluation), num_batches=2, verbose=0)
+    n = score["episodes"]
+    recorded = np.array(evaluation["accuracies"][:n])
+    same = np.isclose(score["accuracies"], recorded, atol=1e-4)
+    assert n == 40 and same.sum() >= 38, (score["accuracies"], recorded)
+    assert abs(np.mean(score["accuracies"]) - recorded.mean()) < 0.005
+    assert evaluation["accuracy"] > 2.5 / evaluation["ways"]  # far above chance
