@@ -1,0 +1,215 @@
+"""Every application through the same checks (config, fit, .keras, preset, serving)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kzoo import episodes
+from kzoo.applications import MTNet, ProtoNet
+from kzoo.episodes.sampler import few_shot
+from kzoo.export import export_serving
+from tests.conftest import make_source
+
+# (name, factory) for every few-shot classifier; later applications join this table.
+CLASSIFIERS = [
+    ("protonet", lambda: ProtoNet(example_shape=(28, 28, 1), channels=4)),
+    ("protonet_cosine", lambda: ProtoNet(example_shape=(28, 28, 1), channels=4, distance="cosine")),
+    ("mtnet", lambda: MTNet(example_shape=(28, 28, 1), num_outputs=4, channels=4, blocks=2, inner_lr=0.1)),
+    ("maml_first_order", lambda: MTNet(example_shape=(28, 28, 1), variant="maml", num_outputs=4, channels=4,
+                                       blocks=2, inner_steps=2, first_order=True)),
+]
+
+# (name, factory) for regressors (float targets, "predictions" output).
+REGRESSORS = [
+    ("mtnet_sine", lambda: MTNet(variant="mtnet", hidden=(8, 8), eval_inner_steps=2)),
+    ("mnet_full_sine", lambda: MTNet(variant="mnet", full_mask=True, hidden=(8,))),
+]
+
+
+@pytest.fixture(scope="module")
+def source():
+    return make_source(num_classes=12, per_class=8, size=28, alphabets=3)
+
+
+@pytest.fixture(scope="module")
+def episode(source):
+    return next(iter(few_shot(source, ways=4, shots=2, queries=3, tasks=2, seed=5, batches=1)))
+
+
+def _trained(factory, source):
+    model = factory()
+    model.compile()
+    model.fit(few_shot(source, 4, 2, 3, tasks=2), steps_per_epoch=2, epochs=1, verbose=0)
+    return model
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_config_round_trip(name, factory):
+    model = factory()
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_fit_step_changes_weights_and_logs_loss(name, factory, source):
+    model = factory()
+    model.compile()
+    model.build(model.episode_shapes())
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    history = model.fit(few_shot(source, 4, 2, 3, tasks=2), steps_per_epoch=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and history.history["loss"][0] > 0
+    assert "accuracy" in history.history
+    changed = [not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights)]
+    assert all(changed)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_output_shape_is_tasks_queries_ways(name, factory, episode):
+    x, y = episode
+    assert factory().predict(x, verbose=0).shape == (2, 12, 4)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_keras_file_round_trip(name, factory, source, episode, tmp_path):
+    model = _trained(factory, source)
+    x, _ = episode
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    assert loaded.compiled
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_preset_round_trip(name, factory, source, episode, tmp_path):
+    model = _trained(factory, source)
+    x, _ = episode
+    folder = model.save_to_preset(tmp_path / "preset", {"command": "test"})
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metadata.json", "model.weights.h5"]
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["parameters"] == model.count_params() and meta["command"] == "test"
+    loaded = type(model).from_preset(str(folder))
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+SERVE = textwrap.dedent("""
+    import sys
+    sys.modules["kzoo"] = None  # any attempt to import kzoo now raises ImportError
+    import numpy as np
+    import tensorflow as tf
+    data = np.load(sys.argv[2])
+    served = tf.saved_model.load(sys.argv[1])
+    fn = served.signatures["serving_default"]
+    out = fn(support_x=tf.constant(data["support_x"]), support_y=tf.constant(data["support_y"]),
+             query_x=tf.constant(data["query_x"]))
+    np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})
+""")
+
+
+def _serve_in_clean_process(model, x, tmp_path):
+    target = export_serving(model, tmp_path / "serving")
+    assert target == tmp_path / "serving" / "1"
+    np.savez(tmp_path / "in.npz", **{k: v.numpy() for k, v in x.items()})
+    subprocess.run([sys.executable, "-c", SERVE, str(target), str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+                   check=True, timeout=300)
+    return np.load(tmp_path / "out.npz")
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_serving_export_runs_in_a_clean_tensorflow_process(name, factory, source, episode, tmp_path):
+    model = _trained(factory, source)
+    x, _ = episode
+    out = _serve_in_clean_process(model, x, tmp_path)
+    logits = model.predict(x, verbose=0)
+    np.testing.assert_allclose(out["logits"], logits, atol=1e-4)
+    np.testing.assert_allclose(out["probabilities"], tf.nn.softmax(logits).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda x: {k: v for k, v in x.items() if k != "query_x"}, "episode dict"),
+        (lambda x: {**x, "support_y": tf.cast(x["support_y"], tf.float32)}, "integer `support_y`"),
+        (lambda x: {**x, "query_x": x["query_x"][:1]}, "same number of tasks"),
+        (lambda x: {**x, "support_x": x["support_x"][..., :20, :, :]}, "support_x"),
+        (lambda x: {**x, "support_y": x["support_y"][:, :3]}, "support_y"),
+        (lambda x: {**x, "support_x": x["support_x"][:, :0], "support_y": x["support_y"][:, :0]}, "non-empty"),
+    ],
+)
+def test_bad_episode_structure_raises_value_error(name, factory, episode, change, match):
+    x, _ = episode
+    with pytest.raises(ValueError, match=match):
+        factory().predict(change(x), verbose=0)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda x: {**x, "support_y": x["support_y"] - 2}, "-1..N-1"),
+        (lambda x: {**x, "support_y": tf.where(x["support_y"] == 1, 5, x["support_y"])}, "at least one labelled"),
+        (lambda x: {**x, "query_x": x["query_x"] * np.nan}, "query_x has NaN"),
+    ],
+)
+def test_bad_episode_values_raise_in_graph(name, factory, episode, change, match):
+    x, _ = episode
+    with pytest.raises(tf.errors.InvalidArgumentError, match=match):
+        factory().predict(change(x), verbose=0)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_query_labels_outside_support_classes_raise_in_fit(name, factory, episode):
+    x, y = episode
+    model = factory()
+    model.compile()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="query_y labels must be < N"):
+        model.fit(x, y + 4, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def sine_episode():
+    return next(iter(episodes.sinusoid(shots=5, queries=3, tasks=2, seed=4, batches=1)))
+
+
+def _trained_regressor(factory):
+    model = factory()
+    model.compile()
+    model.fit(episodes.sinusoid(shots=5, queries=3, tasks=2), steps_per_epoch=2, verbose=0)
+    return model
+
+
+@pytest.mark.parametrize("name, factory", REGRESSORS)
+def test_regressor_round_trips_keras_preset_and_config(name, factory, sine_episode, tmp_path):
+    model = _trained_regressor(factory)
+    x, _ = sine_episode
+    expected = model.predict(x, verbose=0)
+    assert expected.shape == (2, 3, 1)
+    assert type(model).from_config(model.get_config()).get_config() == model.get_config()
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0), expected,
+                               atol=1e-6)
+    folder = model.save_to_preset(tmp_path / "preset")
+    np.testing.assert_allclose(type(model).from_preset(str(folder)).predict(x, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, factory", REGRESSORS)
+def test_regressor_serving_export_adapts_in_a_clean_tensorflow_process(name, factory, sine_episode, tmp_path):
+    model = _trained_regressor(factory)
+    for cell in model.cells:  # open every mask, so the (deterministic) inference mask updates all rows
+        if cell.use_mask:
+            cell.mask_logits.assign(np.ones(cell.mask_logits.shape, "float32"))
+            if cell.full_mask:
+                cell.bias_mask_logits.assign(np.ones(cell.bias_mask_logits.shape, "float32"))
+    x, _ = sine_episode
+    out = _serve_in_clean_process(model, x, tmp_path)
+    np.testing.assert_allclose(out["predictions"], model.predict(x, verbose=0), atol=1e-5)
+    # the served function really adapts: other support targets, other predictions
+    other = {**x, "support_y": x["support_y"] + 10.0}
+    out_other = _serve_in_clean_process(model, other, tmp_path / "other")
+    assert np.abs(out_other["predictions"] - out["predictions"]).max() > 1e-4

@@ -1,0 +1,205 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kzoo import episodes
+from kzoo.applications import MTNet
+from kzoo.training.inner_loop import adapt
+
+
+def _sine_episode(tasks=2, seed=0):
+    return next(iter(episodes.sinusoid(shots=5, queries=4, tasks=tasks, seed=seed, batches=1)))
+
+
+def test_identity_transform_all_ones_mask_one_step_equals_a_hand_written_maml_step():
+    x, _ = _sine_episode()
+    model = MTNet(variant="mtnet", hidden=(8,), inner_lr=0.05, inference_mask="mode")
+    model.build(model.episode_shapes())
+    for cell in model.cells:
+        cell.mask_logits.assign(np.full(cell.mask_logits.shape, 5.0, "float32"))  # mode mask = 1
+    w1, b1, w2, b2 = (v.numpy().astype(np.float64) for c in model.cells for v in c.fast_variables)
+
+    def net(sx, w1, b1, w2, b2):
+        return np.maximum(sx @ w1 + b1, 0) @ w2 + b2
+
+    expected = []
+    for t in range(2):
+        sx, sy = x["support_x"][t].numpy(), x["support_y"][t].numpy()
+        h = sx @ w1 + b1
+        a = np.maximum(h, 0)
+        d_out = 2 * (a @ w2 + b2 - sy) / sy.size  # d mean((f - y)^2) / d f
+        g_w2, g_b2 = a.T @ d_out, d_out.sum(0)
+        d_h = (d_out @ w2.T) * (h > 0)
+        g_w1, g_b1 = sx.T @ d_h, d_h.sum(0)
+        fast = [w1 - 0.05 * g_w1, b1 - 0.05 * g_b1, w2 - 0.05 * g_w2, b2 - 0.05 * g_b2]
+        expected.append(net(x["query_x"][t].numpy(), *fast))
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.stack(expected), rtol=1e-4, atol=1e-6)
+    maml = MTNet(variant="maml", hidden=(8,), inner_lr=0.05)
+    maml.build(maml.episode_shapes())
+    for src, dst in zip([v for c in model.cells for v in c.fast_variables], maml.trainable_variables):
+        dst.assign(src)
+    np.testing.assert_allclose(maml.predict(x, verbose=0), np.stack(expected), rtol=1e-4, atol=1e-6)
+
+
+def test_masked_rows_receive_no_inner_update():
+    model = MTNet(variant="mnet", hidden=(6,))
+    model.build(model.episode_shapes())
+    first = model.cells[0]
+    first.mask_logits.assign(np.array([50, -50, 50, -50, -50, 50], "float32"))
+    x, _ = _sine_episode()
+    masks = model.sample_masks("sample")
+    fast = model.adapt_task(x["support_x"][0], x["support_y"][0], steps=3, mask_mode="sample")
+    kernel_change = np.abs(fast[0].numpy() - first.kernel.numpy()).max(axis=0)
+    bias_change = np.abs(fast[1].numpy() - first.bias.numpy())
+    blocked = np.array([1, 3, 4])
+    assert np.all(kernel_change[blocked] == 0) and np.all(bias_change[blocked] == 0)
+    assert np.all(kernel_change[[0, 2, 5]] > 0)
+    assert masks[0].numpy().tolist() == [1, 0, 1, 0, 0, 1]
+
+
+def test_adapt_is_the_masked_update_of_eq_8():
+    w, g = [tf.constant([[1.0, 2.0]])], [tf.constant([[0.5, 0.5]])]
+    np.testing.assert_allclose(adapt(w, g, 0.1, [tf.constant([1.0, 0.0])])[0], [[0.95, 2.0]])
+    np.testing.assert_allclose(adapt(w, g, 0.1)[0], [[0.95, 1.95]])
+
+
+def _tiny_conv(first_order, dtype="float64"):
+    model = MTNet(example_shape=(6, 6, 1), variant="maml", num_outputs=2, channels=3, blocks=2,
+                  inner_lr=0.5, first_order=first_order, dtype=dtype)
+    model.build(model.episode_shapes())
+    return model
+
+
+def _conv_episode():
+    rng = np.random.RandomState(3)
+    x = {"support_x": tf.constant(rng.rand(1, 4, 6, 6, 1)), "support_y": tf.constant([[0, 1, 0, 1]]),
+         "query_x": tf.constant(rng.rand(1, 4, 6, 6, 1))}
+    return x, tf.constant([[1, 0, 0, 1]])
+
+
+def _meta_gradient(model, x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model._query_losses(x, y, training=True)[:, 1])
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+
+def test_second_order_meta_gradient_through_batchnorm_matches_finite_differences():
+    model = _tiny_conv(first_order=False)
+    reference = _tiny_conv(first_order=True)
+    for src, dst in zip(model.trainable_variables, reference.trainable_variables):
+        dst.assign(src)
+    x, y = _conv_episode()
+    _, grads = _meta_gradient(model, x, y)
+    _, first_order = _meta_gradient(reference, x, y)
+    rng = np.random.RandomState(0)
+    checked = 0
+    for var, grad, fo in zip(model.trainable_variables, grads, first_order):
+        flat = var.numpy().ravel()
+        for i in rng.choice(flat.size, size=min(3, flat.size), replace=False):
+            def loss_at(delta):
+                values = flat.copy()
+                values[i] += delta
+                var.assign(values.reshape(var.shape))
+                value = float(_meta_gradient(model, x, y)[0])
+                var.assign(flat.reshape(var.shape))
+                return value
+            numeric = (loss_at(1e-6) - loss_at(-1e-6)) / 2e-6
+            np.testing.assert_allclose(grad.numpy().ravel()[i], numeric, rtol=1e-4, atol=1e-8)
+            checked += 1
+    assert checked >= 12
+    difference = max(np.abs(g.numpy() - f.numpy()).max() for g, f in zip(grads, first_order))
+    assert difference > 1e-3  # second order really adds terms
+
+
+@pytest.mark.parametrize(
+    "variant, full_mask, has_transform, mask_shape",
+    [("maml", False, False, None), ("tnet", False, True, None), ("mnet", False, False, (8,)),
+     ("mtnet", False, True, (8,)), ("mnet", True, False, (1, 8)), ("mtnet", True, True, (1, 8))],
+)
+def test_variants_change_only_what_they_should(variant, full_mask, has_transform, mask_shape):
+    model = MTNet(variant=variant, full_mask=full_mask, hidden=(8,))
+    model.build(model.episode_shapes())
+    first = model.cells[0]
+    assert (first.transform is not None) == has_transform
+    assert (None if first.mask_logits is None else tuple(first.mask_logits.shape)) == mask_shape
+    # the inner loop adapts W and b only: T and zeta never move inside a task
+    x, _ = _sine_episode()
+    fast = model.adapt_task(x["support_x"][0], x["support_y"][0], steps=2, mask_mode="sample")
+    assert len(fast) == 2 * len(model.cells)
+    assert [f.shape for f in fast] == [v.shape for c in model.cells for v in c.fast_variables]
+
+
+def test_meta_training_moves_transform_and_mask_logits():
+    model = MTNet(variant="mtnet", hidden=(8,))
+    model.compile()
+    model.build(model.episode_shapes())
+    before = [v.numpy().copy() for c in model.cells for v in c.meta_variables]
+    model.fit(episodes.sinusoid(tasks=2), steps_per_epoch=3, verbose=0)
+    after = [v.numpy() for c in model.cells for v in c.meta_variables]
+    assert all(not np.allclose(b, a) for b, a in zip(before, after))
+
+
+def test_sine_meta_training_makes_adaptation_help():
+    """After a short meta-training (3,000 steps), one inner step clearly lowers the query loss."""
+    model = MTNet(variant="mtnet", inner_lr=0.01)
+    model.compile()
+    model.fit(episodes.sinusoid(tasks=4, seed=0), steps_per_epoch=3000, verbose=0)
+    scores = model.evaluate(episodes.sinusoid(tasks=25, seed=99, batches=8), verbose=0, return_dict=True)
+    assert scores["loss"] < 0.7 * scores["pre_adaptation_loss"], scores
+    assert 0.0 < scores["update_fraction"] < 1.0
+
+
+def test_logs_pre_and_post_adaptation_metrics_and_update_fraction():
+    model = MTNet(example_shape=(8, 8, 1), num_outputs=3, channels=4, blocks=2, inner_lr=0.1)
+    model.compile()
+    rng = np.random.RandomState(0)
+    source = episodes.arrays((rng.rand(30, 8, 8, 1) * 255).astype("uint8"), np.repeat(np.arange(6), 5))
+    history = model.fit(episodes.few_shot(source, 3, 1, 2, tasks=2), steps_per_epoch=2, verbose=0)
+    assert set(history.history) == {"loss", "pre_adaptation_loss", "accuracy", "pre_adaptation_accuracy",
+                                    "update_fraction"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"inner_steps": -1}, "inner_steps"),
+        ({"inner_lr": 0.0}, "inner_lr"),
+        ({"temperature": -1.0}, "temperature"),
+        ({"variant": "reptile"}, "variant"),
+        ({"variant": "maml", "full_mask": True}, "full_mask"),
+        ({"eval_inner_steps": -2}, "eval_inner_steps"),
+        ({"example_shape": (4, 4)}, "example_shape"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MTNet(**kwargs)
+
+
+def test_regression_episode_fed_to_a_classifier_and_the_reverse():
+    classifier = MTNet(example_shape=(8, 8, 1), num_outputs=3, channels=4, blocks=2)
+    x, _ = _sine_episode()
+    with pytest.raises(ValueError, match="support_x"):
+        classifier.predict(x, verbose=0)
+    regressor = MTNet()
+    labels = {**x, "support_y": tf.zeros([2, 5], tf.int32)}
+    with pytest.raises(ValueError, match="support_y"):
+        regressor.predict(labels, verbose=0)
+    ints = {**x, "support_y": tf.zeros([2, 5, 1], tf.int32)}
+    with pytest.raises(ValueError, match="classification episode"):
+        regressor.predict(ints, verbose=0)
+
+
+def test_support_and_query_feature_shapes_must_match():
+    x, _ = _sine_episode()
+    bad = {**x, "query_x": tf.zeros([2, 4, 2])}
+    with pytest.raises(ValueError, match="query_x"):
+        MTNet().predict(bad, verbose=0)
+
+
+def test_more_ways_than_the_model_has_outputs():
+    model = MTNet(example_shape=(8, 8, 1), num_outputs=2, channels=4, blocks=2)
+    x = {"support_x": tf.zeros([1, 3, 8, 8, 1]), "support_y": tf.constant([[0, 1, 2]]),
+         "query_x": tf.zeros([1, 3, 8, 8, 1])}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_outputs"):
+        model.predict(x, verbose=0)
