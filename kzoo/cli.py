@@ -105,12 +105,17 @@ def list_command(args):
     for name, cls in sorted(APPLICATIONS.items()):
         print(f"{name} ({cls.__module__}.{cls.__name__})")
         for preset, meta in cls.presets.items():
-            score = meta.get("evaluation", {})
-            text = ""
-            if score:
-                text = (f"{100 * score['accuracy']:.2f}% +- {100 * score['ci95']:.2f}% on "
-                        f"{score['episodes']} {score['ways']}-way {score['shots']}-shot test episodes")
-            print(f"  {name}/{preset:28s} {meta.get('description', '')} {text}".rstrip())
+            print(f"  {name}/{preset:28s} {meta.get('description', '')} {_score_text(meta)}".rstrip())
+
+
+def _score_text(meta):
+    """The recorded test score of a preset, in one phrase."""
+    score = meta.get("evaluation", {})
+    if "accuracy" in score:
+        return (f"{100 * score['accuracy']:.2f}% +- {100 * score['ci95']:.2f}% on "
+                f"{score['episodes']} {score['ways']}-way {score['shots']}-shot test episodes")
+    parts = [f"{k} MSE {v['mse']:.3f} +- {v['ci95']:.3f}" for k, v in score.items() if isinstance(v, dict) and "mse" in v]
+    return ("; ".join(parts) + f" ({next(iter(score.values()))['episodes']} test tasks)") if parts else ""
 
 
 def fit_command(args):
@@ -121,7 +126,7 @@ def fit_command(args):
     cls = _application(args.application)
     source = _source(args.data)
     print(f"data: {source!r}")
-    model = cls(example_shape=source.image_shape, channels=args.channels)
+    model = cls(**_constructor_arguments(cls, args, source))
     model.compile(**({"optimizer": _adam(args.learning_rate)} if args.learning_rate else {}))
     _, score, record = train_and_evaluate(
         model, source, args.ways, args.shots, queries=args.queries, tasks=args.tasks, steps=args.steps,
@@ -137,6 +142,29 @@ def fit_command(args):
         print(f"preset: {model.save_to_preset(args.save_preset, record, overwrite=args.overwrite)}")
     if args.export:
         print(f"serving export: {export_serving(model, args.export, version=_next_version(args.export))}")
+
+
+def _constructor_arguments(cls, args, source):
+    """The application's arguments: data shape, --channels, N-way outputs, then --set k=v."""
+    import ast
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    kwargs = {"example_shape": source.image_shape, "channels": args.channels}
+    if "num_outputs" in accepted:
+        kwargs["num_outputs"] = max(args.ways, args.eval_ways or 0)
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in accepted or key in ("self", "kwargs"):
+            raise ValueError(
+                f"Expected --set NAME=VALUE with NAME an argument of {cls.__name__} "
+                f"({', '.join(p for p in accepted if p not in ('self', 'kwargs'))}). Received: {item!r}."
+            )
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key] = value
+    return kwargs
 
 
 def _adam(learning_rate):
@@ -223,6 +251,8 @@ def build_parser():
     fit.add_argument("--steps-per-epoch", type=int, default=100, help="steps between validations (default 100)")
     fit.add_argument("--channels", type=int, default=64, help="backbone channels (default 64)")
     fit.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: the app's)")
+    fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
     fit.add_argument("--eval-ways", type=int, default=None, help="test N (default --ways)")
     fit.add_argument("--eval-shots", type=int, default=None, help="test K (default --shots)")
     fit.add_argument("--eval-queries", type=int, default=15, help="test queries per class (default 15)")

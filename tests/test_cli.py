@@ -93,3 +93,15 @@ def test_console_script_is_installed():
     binary = shutil.which("kzoo") or str(Path(sys.executable).parent / "kzoo")
     result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "fit" in result.stdout and "evaluate" in result.stdout
+
+
+def test_fit_any_application_with_its_own_arguments(folder, tmp_path, capsys):
+    preset = tmp_path / "mtnet"
+    assert main(["fit", "mtnet", "--data", folder, "--ways", "3", "--queries", "2", "--steps", "2",
+                 "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2", "--eval-episodes", "20",
+                 "--set", "variant=maml", "--set", "inner_lr=0.2", "--set", "blocks=2",
+                 "--save-preset", str(preset)]) == 0
+    config = json.loads((preset / "config.json").read_text())["config"]
+    assert (config["variant"], config["inner_lr"], config["num_outputs"], config["blocks"]) == ("maml", 0.2, 3, 2)
+    assert main(["fit", "mtnet", "--data", folder, "--set", "colour=red"]) == 2
+    assert "Expected --set NAME=VALUE" in capsys.readouterr().err

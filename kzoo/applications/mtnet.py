@@ -176,9 +176,12 @@ class MTNet(EpisodicModel):
 
     # -- episodes -----------------------------------------------------------------------
 
-    def _map_tasks(self, fn, elems, output_dtype):
+    def _map_tasks(self, fn, elems, output_dtype, unroll):
+        """Applies `fn` to each task. Meta-training unrolls a static task axis (the
+        fastest on CPU: 1.6x `tf.map_fn`, 3x `tf.vectorized_map` for 4 conv tasks);
+        inference maps over any number of tasks with one small graph."""
         tasks = elems[0].shape[0]
-        if tasks is not None:  # static T (training): unrolled, the fastest on CPU
+        if unroll and tasks is not None:
             return ops.stack([fn(*(e[t] for e in elems)) for t in range(tasks)])
         return tf.map_fn(lambda e: fn(*e), elems, fn_output_signature=output_dtype)
 
@@ -199,7 +202,7 @@ class MTNet(EpisodicModel):
         def one_task(sx, sy, qx):
             return self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode))
 
-        return self._map_tasks(one_task, (support_x, support_y, query_x), self.compute_dtype)
+        return self._map_tasks(one_task, (support_x, support_y, query_x), self.compute_dtype, unroll=bool(training))
 
     # -- training -----------------------------------------------------------------------
 
@@ -239,7 +242,8 @@ class MTNet(EpisodicModel):
             return ops.stack([self.task_loss(before, qy), self.task_loss(after, qy),
                               self._accuracy(before, qy), self._accuracy(after, qy)])
 
-        return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), self.compute_dtype)
+        return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), self.compute_dtype,
+                               unroll=training)
 
     def _accuracy(self, outputs, targets):
         if not self.classification:

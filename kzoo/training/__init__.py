@@ -1,7 +1,7 @@
 """Training utilities: metrics with confidence intervals (more with each application)."""
 
 from kzoo.training.callbacks import EpisodeTensorBoard
-from kzoo.training.evaluation import evaluate_episodes, format_score
+from kzoo.training.evaluation import evaluate_episodes, evaluate_regression, format_score
 from kzoo.training.metrics import (
     episode_accuracy,
     harmonic_mean,
@@ -9,4 +9,4 @@ from kzoo.training.metrics import (
     per_class_accuracy,
 )
 
-__all__ = ["EpisodeTensorBoard", "evaluate_episodes", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]
+__all__ = ["EpisodeTensorBoard", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]

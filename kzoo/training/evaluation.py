@@ -43,6 +43,31 @@ def evaluate_episodes(model, episodes, num_batches=None, verbose=1):
             "accuracies": [round(a, 6) for a in accuracies]}
 
 
+def evaluate_regression(model, episodes, verbose=0):
+    """Mean query MSE over regression episodes with its 95% confidence interval.
+
+    Args:
+        model: a kzoo regressor (returns `[T, Q, 1]` predictions for an episode dict).
+        episodes: a finite `tf.data.Dataset` of `(x, query_y)` regression episodes.
+        verbose: 1 shows a progress bar. Defaults to `0`.
+
+    Returns:
+        dict with `mse` (mean over tasks), `ci95`, `episodes` and `losses` (per task).
+    """
+    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
+    losses = []
+    for i, (x, query_y) in enumerate(episodes):
+        errors = tf.reduce_mean(tf.square(predict(x) - tf.cast(query_y, tf.float32)), axis=[1, 2])
+        losses.extend(errors.numpy().tolist())
+        if progress:
+            progress.update(i + 1)
+    if not losses:
+        raise ValueError("Expected at least one episode batch in `episodes`. Received: an empty dataset.")
+    mse, ci95 = mean_confidence_interval(losses)
+    return {"mse": mse, "ci95": ci95, "episodes": len(losses), "losses": [round(v, 6) for v in losses]}
+
+
 def format_score(score):
     """`"93.41% +- 0.52% (600 episodes)"`."""
     return f"{100 * score['accuracy']:.2f}% +- {100 * score['ci95']:.2f}% ({score['episodes']} episodes)"

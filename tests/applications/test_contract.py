@@ -213,3 +213,17 @@ def test_regressor_serving_export_adapts_in_a_clean_tensorflow_process(name, fac
     other = {**x, "support_y": x["support_y"] + 10.0}
     out_other = _serve_in_clean_process(model, other, tmp_path / "other")
     assert np.abs(out_other["predictions"] - out["predictions"]).max() > 1e-4
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS[::2])
+def test_plain_keras_callbacks_work(name, factory, source, tmp_path):
+    model = factory()
+    model.compile()
+    callbacks = [keras.callbacks.TensorBoard(str(tmp_path / "tb")),
+                 keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_loss"),
+                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)]
+    history = model.fit(few_shot(source, 4, 1, 2, tasks=2), steps_per_epoch=2, epochs=2,
+                        validation_data=few_shot(source, 4, 1, 2, tasks=2, seed=3, batches=1),
+                        callbacks=callbacks, verbose=0)
+    assert "val_loss" in history.history and (tmp_path / "best.keras").exists()
+    assert any((tmp_path / "tb").rglob("events.out.tfevents*"))
