@@ -16,6 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("quickstart.py", "accuracy on unseen scripts"),
         ("own_images.py", "query logits: (2, 12, 4)"),
         ("serving.py", "same as Keras: True"),
+        ("mtnet_sine.py", "after one step"),
     ],
 )
 def test_example_runs(script, expect, tmp_path):
