@@ -2,9 +2,10 @@
 # All MT-net regression runs behind applications/mtnet/README.md (Tables 1-2, Figure 4),
 # two at a time (about 45 minutes on 2 CPU cores), and the sinusoid_10shot preset.
 # Then: python applications/mtnet/report.py  (tables and the Figure 4 plot for the README)
-# Run from the repository root. Results: applications/mtnet/results/*.json
+# Run from the repository root. Results: applications/mtnet/results/*.json; runs whose
+# result exists are skipped (delete a file to redo it).
 set -euo pipefail
-run="python applications/mtnet/sine.py"
+run="python applications/mtnet/sine.py --skip-existing"
 {
   # Table 1: every variant, 60k iterations (the paper's), alpha = 0.01
   echo "$run --variant mtnet --iterations 60000 --save-preset saved_models/mtnet/sinusoid_10shot"

@@ -38,7 +38,14 @@ def main(argv=None):
     parser.add_argument("--eval-tasks", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-preset", default=None)
+    parser.add_argument("--skip-existing", action="store_true", help="do nothing if the result file exists")
     args = parser.parse_args(argv)
+    name = args.variant + ("-full" if args.full_mask else "")
+    task = f"polynomial order {args.polynomial}" if args.polynomial is not None else "sine"
+    stem = f"{task.replace(' ', '_')}_{name}_lr{args.inner_lr:g}_it{args.iterations}"
+    if args.skip_existing and (RESULTS / f"{stem}.json").exists():
+        print(f"exists: {stem}.json")
+        return
 
     def tasks(shots, **kwargs):
         if args.polynomial is not None:
@@ -55,10 +62,8 @@ def main(argv=None):
     history = model.fit(tasks(10, tasks=4, seed=args.seed), steps_per_epoch=args.iterations // 10, epochs=10,
                         verbose=2, shuffle=False)
     seconds = time.perf_counter() - start
-    name = args.variant + ("-full" if args.full_mask else "")
     record = {
-        "model": name, "inner_lr": args.inner_lr, "iterations": args.iterations, "seed": args.seed,
-        "task": f"polynomial order {args.polynomial}" if args.polynomial is not None else "sine",
+        "model": name, "inner_lr": args.inner_lr, "iterations": args.iterations, "seed": args.seed, "task": task,
         "train_seconds": round(seconds, 1), "final_train_loss": history.history["loss"][-1],
         "update_fraction": float(model.update_fraction()),
         "command": "python applications/mtnet/sine.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -70,7 +75,6 @@ def main(argv=None):
         print(f"{name} alpha={args.inner_lr} {shots}-shot: MSE {score['mse']:.3f} +- {score['ci95']:.3f} "
               f"({score['episodes']} tasks)")
     RESULTS.mkdir(exist_ok=True)
-    stem = f"{record['task'].replace(' ', '_')}_{name}_lr{args.inner_lr:g}_it{args.iterations}"
     (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     if args.save_preset:
         # The preset serves deterministically (most likely mask); score it that way too,

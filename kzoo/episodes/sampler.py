@@ -8,8 +8,8 @@ batch of T tasks, with stateless random ops seeded by `(seed, batch_index)`:
    episode label, so labels are a uniformly random relabelling to 0..N-1;
 2. choose examples: random scores over each chosen class's images, `top_k` picks
    K + u + Q distinct ones;
-3. gather pixels: one `tf.gather` reads the chosen images and applies the class's
-   rotation at once (rotation by 90 degrees is a fixed permutation of pixels);
+3. gather images: one `tf.gather` reads the chosen images; a class's rotation picks
+   one of the four rot90 views (transposes and reversals, no index arithmetic);
 4. lay out the contract: support `[T, N*(K+u)]` and query `[T, N*Q]`, class-major.
 
 Nothing runs in Python per episode, so the pipeline parallelises and prefetches, and
@@ -21,6 +21,16 @@ import tensorflow as tf
 
 from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
+
+
+def _rotate_classes(images, rotation):
+    """Rotates `[T, N, n, H, W, C]` images by `rotation[t, i] * 90` degrees, as `np.rot90`."""
+    swap = [0, 1, 2, 4, 3, 5]
+    views = [images,
+             tf.reverse(tf.transpose(images, swap), [3]),
+             tf.reverse(images, [3, 4]),
+             tf.transpose(tf.reverse(images, [3]), swap)]
+    return tf.gather(tf.stack(views, axis=2), rotation, batch_dims=2)
 
 
 class FewShotSampler:
@@ -74,16 +84,11 @@ class FewShotSampler:
         self._check_classes()
 
         self._images = tf.constant(source.images)
-        self._flat_pixels = tf.reshape(self._images, [-1, source.image_shape[-1]])
         self._offsets = tf.constant(source.offsets[:-1])
         self._counts = tf.constant(source.class_counts)
         self._max_count = int(source.class_counts.max())
         pseudo_alphabet = np.repeat(source.class_alphabet, self._num_rotations)
         self._pseudo_alphabet = tf.constant(pseudo_alphabet)
-        index = np.arange(height * width).reshape(height, width)
-        self._rotation_tables = tf.constant(
-            np.stack([np.rot90(index, k).ravel() for k in range(self._num_rotations)]).astype(np.int32)
-        )
 
     @property
     def examples_per_class(self):
@@ -150,10 +155,9 @@ class FewShotSampler:
         _, within = tf.math.top_k(example_scores, self.examples_per_class)  # [T, N, n]
         rows = tf.gather(self._offsets, classes)[..., None] + within
 
-        pixels = tf.gather(self._rotation_tables, rotation)  # [T, N, H*W]
-        pixel_index = rows[..., None] * tf.shape(self._rotation_tables)[1] + pixels[:, :, None, :]
-        images = tf.gather(self._flat_pixels, pixel_index)  # [T, N, n, H*W, C]
-        images = tf.reshape(images, [T, N, self.examples_per_class, *self.source.image_shape])
+        images = tf.gather(self._images, rows)  # [T, N, n, H, W, C]
+        if self.rotations:
+            images = _rotate_classes(images, rotation)
         if images.dtype == tf.uint8:
             images = tf.cast(images, tf.float32) / 255.0
         else:
