@@ -8,8 +8,9 @@ batch of T tasks, with stateless random ops seeded by `(seed, batch_index)`:
    episode label, so labels are a uniformly random relabelling to 0..N-1;
 2. choose examples: random scores over each chosen class's images, `top_k` picks
    K + u + Q distinct ones;
-3. gather images: one `tf.gather` reads the chosen images; a class's rotation picks
-   one of the four rot90 views (transposes and reversals, no index arithmetic);
+3. gather images: one `tf.gather` reads the chosen images, from a bank holding all
+   four 90-degree rotations of the source when `rotations=True` (4x the memory,
+   no per-batch rotation work);
 4. lay out the contract: support `[T, N*(K+u)]` and query `[T, N*Q]`, class-major.
 
 Nothing runs in Python per episode, so the pipeline parallelises and prefetches, and
@@ -21,16 +22,6 @@ import tensorflow as tf
 
 from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
-
-
-def _rotate_classes(images, rotation):
-    """Rotates `[T, N, n, H, W, C]` images by `rotation[t, i] * 90` degrees, as `np.rot90`."""
-    swap = [0, 1, 2, 4, 3, 5]
-    views = [images,
-             tf.reverse(tf.transpose(images, swap), [3]),
-             tf.reverse(images, [3, 4]),
-             tf.transpose(tf.reverse(images, [3]), swap)]
-    return tf.gather(tf.stack(views, axis=2), rotation, batch_dims=2)
 
 
 class FewShotSampler:
@@ -83,7 +74,10 @@ class FewShotSampler:
         self._num_rotations = 4 if self.rotations else 1
         self._check_classes()
 
-        self._images = tf.constant(source.images)
+        images = source.images
+        if self.rotations:  # a bank of all four rotations: rotating is then part of the gather
+            images = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in range(4)])
+        self._images = tf.constant(images)
         self._offsets = tf.constant(source.offsets[:-1])
         self._counts = tf.constant(source.class_counts)
         self._max_count = int(source.class_counts.max())
@@ -155,9 +149,9 @@ class FewShotSampler:
         _, within = tf.math.top_k(example_scores, self.examples_per_class)  # [T, N, n]
         rows = tf.gather(self._offsets, classes)[..., None] + within
 
-        images = tf.gather(self._images, rows)  # [T, N, n, H, W, C]
         if self.rotations:
-            images = _rotate_classes(images, rotation)
+            rows += rotation[..., None] * self.source.num_images
+        images = tf.gather(self._images, rows)  # [T, N, n, H, W, C]
         if images.dtype == tf.uint8:
             images = tf.cast(images, tf.float32) / 255.0
         else:
