@@ -179,7 +179,7 @@ def _next_version(directory):
 
 
 def evaluate_command(args):
-    from kzoo.training.evaluation import format_score
+    from kzoo.training.evaluation import evaluate_episodes, format_score
     from kzoo.training.recipe import evaluation_dataset, split_source
 
     model = _load_preset(args.preset)
@@ -194,8 +194,6 @@ def evaluate_command(args):
     data = args.data or meta.get("data_spec", "glyphs")
     _, _, test = split_source(_source(data), meta.get("data", {}).get("split"))
     print(f"test classes: {test!r}")
-    from kzoo.training.evaluation import evaluate_episodes
-
     score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=1)
     print(f"{args.preset}: {evaluation['ways']}-way {evaluation['shots']}-shot accuracy {format_score(score)}")
     if recorded and all(evaluation[k] == recorded.get(k) for k in ("ways", "shots", "queries", "seed")):
