@@ -88,8 +88,9 @@ def rate(fn, count, warmup):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="omniglot[:PATH] or glyphs (default: Omniglot if found)")
-    parser.add_argument("--batches", type=int, default=100, help="tf.data batches to time (default 100)")
-    parser.add_argument("--numpy-batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=100, help="tf.data batches per round (default 100)")
+    parser.add_argument("--numpy-batches", type=int, default=20, help="NumPy batches per round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are printed")
     parser.add_argument("--net-steps", type=int, default=3)
     parser.add_argument("--ways", type=int, default=20)
     parser.add_argument("--shots", type=int, default=1)
@@ -109,20 +110,29 @@ def main():
     print(f"episodes: {args.ways}-way {args.shots}-shot {args.queries}-query, 28x28, T={args.tasks}, rotations on")
     T = args.tasks
 
-    iterator = iter(episodes.few_shot(source, args.ways, args.shots, args.queries, tasks=T, rotations=True))
-    tfdata = T * rate(lambda: next(iterator), args.batches, warmup=5)
-
+    dataset = episodes.few_shot(source, args.ways, args.shots, args.queries, tasks=T, rotations=True)
     rng = np.random.RandomState(0)
-    numpy_rate = T * rate(lambda: numpy_sampler(source, args.ways, args.shots, args.queries, T, rng),
-                          args.numpy_batches, warmup=1)
+    # Interleaved rounds, medians: the machine is shared, so both samplers see the same load.
+    # Each round's iterator is deleted before the NumPy round so that no prefetch thread
+    # competes with the NumPy sampler for the CPU.
+    tf_rates, numpy_rates = [], []
+    for _ in range(args.rounds):
+        iterator = iter(dataset)
+        tf_rates.append(T * rate(lambda: next(iterator), args.batches, warmup=5))
+        del iterator
+        time.sleep(1.0)  # let tf.data's worker threads wind down
+        numpy_rates.append(T * rate(lambda: numpy_sampler(source, args.ways, args.shots, args.queries, T, rng),
+                                    args.numpy_batches, warmup=1))
+    tfdata, numpy_rate = float(np.median(tf_rates)), float(np.median(numpy_rates))
 
     import keras
 
     net = conv_net(64)
     step = protonet_step(net, keras.optimizers.Adam(1e-3))
-    batch = next(iterator)
+    batch = next(iter(dataset))
     net_rate = T * rate(lambda: step(*batch).numpy(), args.net_steps, warmup=1)
 
+    print(f"median of {args.rounds} interleaved rounds")
     print(f"tf.data sampler (kzoo)        {tfdata:9.1f} episodes/s")
     print(f"NumPy sampler (same episodes) {numpy_rate:9.1f} episodes/s")
     print(f"4x64 conv net train step      {net_rate:9.1f} episodes/s (ProtoNet loss, forward + backward)")

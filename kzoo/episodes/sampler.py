@@ -23,6 +23,9 @@ import tensorflow as tf
 from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
 
+# Largest float32 image bank kept in memory (bytes); larger sources stay uint8.
+_FLOAT_BANK_BYTES = 256 * 2**20
+
 
 class FewShotSampler:
     """Samples batches of few-shot episodes from a `Source` inside the TF graph.
@@ -77,6 +80,10 @@ class FewShotSampler:
         images = source.images
         if self.rotations:  # a bank of all four rotations: rotating is then part of the gather
             images = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in range(4)])
+        if images.dtype == np.uint8 and images.size * 4 <= _FLOAT_BANK_BYTES:
+            # Pixels stored as float32 make each batch a single gather per tensor
+            # (no cast, no scale pass); above the cap the bank stays uint8.
+            images = images.astype(np.float32) / np.float32(255.0)
         self._images = tf.constant(images)
         self._offsets = tf.constant(source.offsets[:-1])
         self._counts = tf.constant(source.class_counts)
@@ -151,13 +158,11 @@ class FewShotSampler:
 
         if self.rotations:
             rows += rotation[..., None] * self.source.num_images
-        images = tf.gather(self._images, rows)  # [T, N, n, H, W, C]
-        if images.dtype == tf.uint8:
-            images = tf.cast(images, tf.float32) / 255.0
-        else:
-            images = tf.cast(images, tf.float32)
-
         k = self.shots + self.unlabeled
+        # Support and query are gathered separately so that neither is a sliced copy.
+        support_x = self._pixels(rows[:, :, :k])  # [T, N, k, H, W, C]
+        query_x = self._pixels(rows[:, :, k:])  # [T, N, Q, H, W, C]
+
         labels = tf.broadcast_to(tf.range(N, dtype=tf.int32)[None, :, None], [T, N, k])
         if self.unlabeled:
             is_unlabeled = tf.range(k)[None, None, :] >= self.shots
@@ -165,13 +170,19 @@ class FewShotSampler:
         query_y = tf.broadcast_to(tf.range(N, dtype=tf.int32)[None, :, None], [T, N, self.queries])
         shape = self.source.image_shape
         return {
-            "support_x": tf.reshape(images[:, :, :k], [T, N * k, *shape]),
+            "support_x": tf.reshape(support_x, [T, N * k, *shape]),
             "support_y": tf.reshape(labels, [T, N * k]),
-            "query_x": tf.reshape(images[:, :, k:], [T, N * self.queries, *shape]),
+            "query_x": tf.reshape(query_x, [T, N * self.queries, *shape]),
             "query_y": tf.reshape(query_y, [T, N * self.queries]),
             "classes": classes,
             "rotations": rotation,
         }
+
+    def _pixels(self, rows):
+        images = tf.gather(self._images, rows)
+        if images.dtype == tf.uint8:
+            return tf.cast(images, tf.float32) / 255.0
+        return tf.cast(images, tf.float32)
 
     def dataset(self, batches=None):
         """A `tf.data.Dataset` of `(x, query_y)` in the episode contract.
