@@ -6,6 +6,7 @@
     kzoo fit protonet --data glyphs --ways 20 --shots 1 --steps 300 --export export/protonet
     kzoo evaluate protonet/omniglot_20way_1shot --episodes 600
     kzoo export protonet/omniglot_20way_1shot export/protonet
+    kzoo tune mtnet --tuner hyperband --max-epochs 9 --fix variant=maml
 """
 
 import argparse
@@ -153,6 +154,8 @@ def _constructor_arguments(cls, args, source):
     kwargs = {"example_shape": source.image_shape, "channels": args.channels}
     if "num_outputs" in accepted:
         kwargs["num_outputs"] = max(args.ways, args.eval_ways or 0)
+    if "num_ways" in accepted:  # HyperTransformer: number of logits slices
+        kwargs["num_ways"] = max(args.ways, args.eval_ways or 0)
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or key not in accepted or key in ("self", "kwargs"):
@@ -209,6 +212,39 @@ def export_command(args):
 
     model = _load_preset(args.preset)
     print(f"serving export: {export_serving(model, args.directory, version=args.version)}")
+
+
+def tune_command(args):
+    import ast
+
+    from kzoo import episodes, tuning
+    from kzoo.training.recipe import split_source
+
+    train, validation, _ = split_source(_source(args.data))
+    fixed = {}
+    for item in args.fix:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"Expected --fix NAME=VALUE. Received: {item!r}.")
+        try:
+            fixed[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            fixed[key] = value
+    hyper_model = tuning.hypermodel(args.application, example_shape=train.image_shape, ways=args.ways, fixed=fixed)
+    tuner = tuning.make_tuner(hyper_model, tuner=args.tuner, objective=args.objective, max_trials=args.max_trials,
+                              max_epochs=args.max_epochs, directory=args.directory, seed=args.seed,
+                              overwrite=args.overwrite)
+    train_data = episodes.few_shot(train, args.ways, args.shots, args.queries, tasks=args.tasks,
+                                   rotations=args.rotations, seed=args.seed)
+    val_data = episodes.few_shot(validation, args.ways, args.shots, args.queries, tasks=args.tasks,
+                                 seed=args.seed + 1, batches=max(1, args.validation_episodes // args.tasks))
+    search = {"steps_per_epoch": args.steps_per_epoch, "validation_data": val_data, "verbose": 0}
+    if args.tuner == "random":
+        search["epochs"] = args.epochs
+    tuner.search(train_data, **search)
+    best = tuner.oracle.get_best_trials(1)[0]
+    print(f"best trial {best.trial_id}: {args.objective} = {best.score:.4f}")
+    print("best hyperparameters: " + json.dumps(best.hyperparameters.values, sort_keys=True))
 
 
 # -- parser -----------------------------------------------------------------------------
@@ -273,6 +309,23 @@ def build_parser():
     ev.add_argument("--seed", type=int, default=None)
     ev.add_argument("--json", action="store_true", help="also print the score as JSON")
     ev.set_defaults(func=evaluate_command)
+
+    tune = commands.add_parser("tune", help="search an application's hyperparameters with keras-tuner")
+    tune.add_argument("application", help="protonet | mtnet | hypertransformer")
+    tune.add_argument("--data", default="glyphs", help="data spec (default glyphs); tunes on the validation split")
+    _episode_arguments(tune, 5, 1, 5, 4)
+    tune.add_argument("--tuner", choices=["random", "hyperband"], default="random")
+    tune.add_argument("--objective", default="val_accuracy", help="a logged metric (default val_accuracy)")
+    tune.add_argument("--max-trials", type=int, default=10, help="random search trials (default 10)")
+    tune.add_argument("--max-epochs", type=int, default=9, help="Hyperband's largest epoch budget (default 9)")
+    tune.add_argument("--epochs", type=int, default=3, help="epochs per random-search trial (default 3)")
+    tune.add_argument("--steps-per-epoch", type=int, default=100, help="steps per epoch (default 100)")
+    tune.add_argument("--validation-episodes", type=int, default=100, help="validation episodes (default 100)")
+    tune.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                      help="pin a hyperparameter or pass a constructor argument, e.g. --fix channels=32")
+    tune.add_argument("--directory", default="tuning", help="trial folder (default tuning/)")
+    tune.add_argument("--overwrite", action="store_true", help="start the search over")
+    tune.set_defaults(func=tune_command)
 
     ex = commands.add_parser("export", help="write a preset as a TF Serving SavedModel")
     ex.add_argument("preset", help="APPLICATION/NAME or a preset folder")

@@ -1,3 +1,18 @@
+# Two logical CPU devices for the MirroredStrategy tests (tests/test_distribute.py): the
+# split must happen before TensorFlow initialises its runtime, and the suite is one
+# process, so it happens here, at import. Code without a strategy still runs on /CPU:0
+# (same kernels, same threads); if TensorFlow was initialised earlier, those tests skip.
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as _tf  # noqa: E402
+
+try:
+    _tf.config.set_logical_device_configuration(
+        _tf.config.list_physical_devices("CPU")[0], [_tf.config.LogicalDeviceConfiguration()] * 2)
+except RuntimeError:
+    pass
+
 import os
 from pathlib import Path
 

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from kzoo import presets
+from kzoo import distribute, presets
 
 EPISODE_KEYS = ("support_x", "support_y", "query_x")
 
@@ -120,10 +120,12 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
             self._check_structure(x)
         # custom train steps never call the model eagerly: build before tracing
         if not self.built:
-            self.build(self.episode_shapes())
+            with self.distribute_strategy.scope():  # variables of the compiling strategy
+                self.build(self.episode_shapes())
 
     def fit(self, x=None, y=None, *args, **kwargs):
         self._check_dict_input(x)
+        distribute.check_fit_input(self, x, kwargs.get("batch_size", args[0] if args else None))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -136,7 +138,8 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
 
     def call(self, inputs, training=None):
         support_x, support_y, query_x = self._check_episode(inputs)
-        return self.call_episode(support_x, support_y, query_x, training=training)
+        with distribute.synchronized_batch_norm(self):
+            return self.call_episode(support_x, support_y, query_x, training=training)
 
     def call_episode(self, support_x, support_y, query_x, training=None):
         raise NotImplementedError
@@ -151,6 +154,19 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
             with tf.control_dependencies(checks):
                 y = tf.identity(y)
         return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras 3.15 builds from a first batch reduced with MEAN over
+        # the replicas: int32 labels become float32 (and a batch is drawn). Build from
+        # the episode contract's shapes and dtypes instead.
+        if data_batch is None and getattr(self, "_distribute_strategy", None) is not None:
+            shapes = self.episode_shapes()
+            x = {k: keras.KerasTensor(s, "float32") for k, s in shapes.items()}
+            if self.classification:
+                x["support_y"] = keras.KerasTensor(shapes["support_y"], "int32")
+            y = keras.KerasTensor(shapes["support_y"], "int32" if self.classification else "float32")
+            iterator, data_batch = None, (x, y)
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def compile_from_config(self, config):
         """Recompiles a loaded `.keras` model (applications override `compile` with defaults)."""

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kzoo import distribute
 from kzoo.applications.episodic_model import EpisodicModel
 from kzoo.layers.batch_stat_normalization import BatchStatNormalization
 from kzoo.layers.masked_transform_cell import MaskedTransformCell
@@ -161,9 +162,14 @@ class MTNet(EpisodicModel):
         return h
 
     def task_loss(self, outputs, targets):
-        """Mean cross-entropy over labelled examples (label -1 is ignored), or MSE."""
+        """Mean cross-entropy over labelled examples (label -1 is ignored), or MSE.
+
+        Computed in float32 under a mixed-precision policy (the inner-loop gradients
+        start here)."""
+        if outputs.dtype in ("float16", "bfloat16", tf.float16, tf.bfloat16):
+            outputs = ops.cast(outputs, "float32")
         if not self.classification:
-            return ops.mean(ops.square(outputs - targets))
+            return ops.mean(ops.square(outputs - ops.cast(targets, outputs.dtype)))
         labelled = ops.cast(targets >= 0, outputs.dtype)
         losses = keras.losses.sparse_categorical_crossentropy(ops.maximum(targets, 0), outputs, from_logits=True)
         return ops.sum(losses * labelled) / ops.maximum(ops.sum(labelled), 1.0)
@@ -242,14 +248,15 @@ class MTNet(EpisodicModel):
             return ops.stack([self.task_loss(before, qy), self.task_loss(after, qy),
                               self._accuracy(before, qy), self._accuracy(after, qy)])
 
-        return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), self.compute_dtype,
-                               unroll=training)
+        stats_dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+        return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), stats_dtype, unroll=training)
 
     def _accuracy(self, outputs, targets):
+        dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
         if not self.classification:
-            return ops.convert_to_tensor(0.0, outputs.dtype)
+            return ops.convert_to_tensor(0.0, dtype)
         predicted = ops.cast(ops.argmax(outputs, axis=-1), "int32")
-        return ops.mean(ops.cast(predicted == ops.cast(targets, "int32"), outputs.dtype))
+        return ops.mean(ops.cast(predicted == ops.cast(targets, "int32"), dtype))
 
     def _update_trackers(self, per_task):
         self.pre_loss_tracker.update_state(ops.mean(per_task[:, 0]))
@@ -265,6 +272,8 @@ class MTNet(EpisodicModel):
         with tf.GradientTape() as tape:
             per_task = self._query_losses(x, y, training=True)
             loss = ops.mean(per_task[:, 1])  # eq. (13): query loss after adaptation
+            # replicas' gradients are summed; mixed_float16 scales the loss against underflow
+            loss = self.optimizer.scale_loss(distribute.scale_loss_for_replicas(loss))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return self._update_trackers(per_task)

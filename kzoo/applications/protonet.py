@@ -77,6 +77,8 @@ class ProtoNet(EpisodicModel):
         num_support = ops.shape(support_x)[1]
         # one backbone pass over support and query, so BatchNorm sees the whole episode
         z = self.embed(ops.concatenate([support_x, query_x], axis=1), training=training)
+        if self.compute_dtype in ("float16", "bfloat16"):
+            z = ops.cast(z, "float32")  # prototypes and distances in float32 under mixed precision
         support, query = z[:, :num_support], z[:, num_support:]
         ways = ops.max(support_y) + 1
         onehot = ops.one_hot(support_y, ways, dtype=z.dtype)  # label -1 -> a zero row
