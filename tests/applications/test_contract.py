@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from kzoo import episodes
 from kzoo.applications import MTNet, ProtoNet
+from kzoo.applications import HyperTransformer
 from kzoo.episodes.sampler import few_shot
 from kzoo.export import export_serving
 from tests.conftest import make_source
@@ -23,6 +24,12 @@ CLASSIFIERS = [
     ("mtnet", lambda: MTNet(example_shape=(28, 28, 1), num_outputs=4, channels=4, blocks=2, inner_lr=0.1)),
     ("maml_first_order", lambda: MTNet(example_shape=(28, 28, 1), variant="maml", num_outputs=4, channels=4,
                                        blocks=2, inner_steps=2, first_order=True)),
+    ("hypertransformer_logits", lambda: HyperTransformer(num_ways=4, channels=4, embedding_dim=8, num_layers=1,
+                                                         image_embedding_dim=8)),
+    # generate="all" traces 5 transformers (~1 min per check on a loaded 2-core CPU): slow marker
+    pytest.param("hypertransformer_all", lambda: HyperTransformer(
+        num_ways=4, channels=4, generate="all", embedding_dim=8, num_layers=1, image_embedding_dim=8),
+        marks=pytest.mark.slow),
 ]
 
 # (name, factory) for regressors (float targets, "predictions" output).
