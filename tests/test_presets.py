@@ -113,3 +113,39 @@ def test_built_in_preset_reproduces_its_recorded_scores(cls, name):
     assert n == 40 and same.sum() >= 38, (score["accuracies"], recorded)
     assert abs(np.mean(score["accuracies"]) - recorded.mean()) < 0.005
     assert evaluation["accuracy"] > 2.5 / evaluation["ways"]  # far above chance
+
+
+# TAFENet (zero-shot, not in APPLICATIONS): each preset records the predicted class of a fixed
+# set of test samples (every 10th test-seen and test-unseen sample of the built-in glyph set).
+def _tafenet_presets():
+    from kzoo.applications import TAFENet
+
+    return sorted(TAFENet.presets)
+
+
+@pytest.mark.parametrize("name", _tafenet_presets())
+def test_tafenet_preset_reproduces_its_recorded_scores(name):
+    from kzoo import zsl
+    from kzoo.applications import TAFENet
+    from kzoo.episodes.glyph_source import _check_fonts
+    from kzoo.zsl import compositional
+
+    model = TAFENet.from_preset(name)
+    meta = model.preset_metadata
+    for key in ("command", "data_spec", "evaluation", "parameters", "description", "replay"):
+        assert key in meta, key
+    kind = meta["data_spec"].split(":")[-1]
+    defaults = dict(image_size=32, examples_per_class=20, unseen_fraction=0.25, test_seen_fraction=0.2,
+                    scripts=None, bases=None, min_fonts=2, channels=64, epochs=8, seed=0)
+    if not __import__("os").path.exists(compositional._cache_path(None, defaults, _check_fonts(None))):
+        pytest.skip("the glyph compositional set is not built yet (zsl.glyph_compositions() builds it, ~5 min)")
+    data = zsl.glyph_compositions(verbose=0)
+    assert repr(data) == meta["data"]["source"]
+    index = np.array(meta["replay"]["sample_indices"])
+    scores = model.predict(data.features[index], tasks=zsl.composition_tasks(data, kind), verbose=0)
+    predicted = np.argmax(scores, 1)
+    recorded = np.array(meta["replay"]["predicted_classes"])
+    assert np.mean(predicted == recorded) >= 0.98  # near-ties may flip on another BLAS build
+    truth = data.labels[index]
+    assert abs(np.mean(predicted == truth) - np.mean(recorded == truth)) < 0.01
+    assert np.mean(predicted == truth) > 10.0 / data.num_classes  # far above chance

@@ -159,7 +159,7 @@ def glyphs(
     data = _load_cache(path)
     if data is None:
         data = _build(paths, **args)
-        _save_cache(path, data)
+        save_npz_cache(path, data)
     return Source(
         data["images"], data["labels"], class_names=[str(c) for c in data["class_names"]],
         alphabets=[str(a) for a in data["alphabets"]], name="glyphs",
@@ -249,8 +249,12 @@ def _load_cache(path):
         return None
 
 
-def _save_cache(path, data):
-    """Writes `data` atomically: a temporary file in the same folder, then a rename."""
+def save_npz_cache(path, data, what="glyphs"):
+    """Writes the arrays `data` to the `.npz` cache file `path` atomically.
+
+    A temporary file in the same folder is renamed into place, so an interrupted write
+    never leaves a half-written cache. A folder that cannot be written only warns.
+    """
     folder, tmp = os.path.dirname(path), None
     try:
         os.makedirs(folder, exist_ok=True)
@@ -259,7 +263,7 @@ def _save_cache(path, data):
             np.savez_compressed(f, **data)
         os.replace(tmp, path)
     except OSError as error:
-        warnings.warn(f"Not caching glyphs: cannot write {path} ({error}).")
+        warnings.warn(f"Not caching {what}: cannot write {path} ({error}).")
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)

@@ -1,0 +1,433 @@
+"""TAFE-Net: Task-Aware Feature Embedding Networks (Wang, Yu, Wang, Darrell & Gonzalez, CVPR 2019)."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from kzoo import presets
+from kzoo.layers.factorized import FactorizedDense
+
+
+def embedding_loss(tafe, task_embedding, match, positive_weight=1.0):
+    """TAFE-Net's embedding loss, eq. (6): hinged cosine similarity regressed onto the match label.
+
+    L_emb = 1/(T S) sum_{i, j} w_ij (max(cos(TAFE(x_j; t_i), T(t_i)), 0) - q_ij)^2
+
+    with q_ij = 1 when sample j belongs to task (class) i, else 0, and w_ij =
+    `positive_weight` for q_ij = 1, else 1 (eq. (6) is `positive_weight=1`; the
+    authors' code weights positives by the number of classes - 1).
+
+    Args:
+        tafe: `[..., S, T, d]` task-aware feature embeddings of every (sample, task) pair.
+        task_embedding: `[..., T, d]` task embeddings T(t_i).
+        match: `[..., S, T]` q, 1.0 for matching pairs.
+        positive_weight: weight of matching pairs. Defaults to `1.0`.
+
+    Returns:
+        The scalar loss.
+    """
+    cosine = -keras.losses.cosine_similarity(tafe, ops.expand_dims(task_embedding, -3), axis=-1)
+    distance = ops.relu(cosine)
+    match = ops.cast(match, distance.dtype)
+    weight = 1.0 + (positive_weight - 1.0) * match
+    return ops.mean(weight * ops.square(distance - match))
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class TAFENet(presets.PresetMixin, keras.Model):
+    """TAFE-Net: a meta learner generates task-specific factors of a prediction network.
+
+    Task embedding network T (Section 3.5; the authors' code): `task_layers - 1`
+    blocks of `Dense(task_units, no bias) -> BatchNorm -> ReLU`, then
+    `Dense(hidden_units[-1]) -> ReLU`, giving e_t in the TAFE's space (eq. (6)
+    compares them). Weight generators g_i: one `Dense(hidden_units[i])` per feature
+    layer on e_t, with `generator_activation` (ReLU) on its output. Prediction
+    network F (eq. (1)): `FactorizedDense(hidden_units[i])` layers whose weight is
+    W_sr,i . diag(g_i(e_t)) (eq. (4)), ReLU between them; the last output is the
+    task-aware feature embedding TAFE(x; t). A task-independent binary classifier
+    (`Dropout(dropout) -> Dense(classifier_units) -> ReLU -> Dense(1)`) scores
+    "does x match task t".
+
+    A class is a task (its attribute vector, word vector or the mean feature of
+    support images). `predict` scores every (input, class) pair - the first layer's
+    shared matmul is done once per input and broadcast over the classes - and the
+    predicted class is the argmax. Training (eq. (5)): binary cross-entropy over
+    (input, class) pairs plus `embedding_loss_weight` x eq. (6); Adam with learning
+    rate 1e-4, and a `task_learning_rate_multiplier` (0.1) times smaller rate for T.
+
+    Args:
+        feature_dim: dimension of the input features (2048 for ResNet-101). Required.
+        task_dim: dimension of a task description (e.g. 85 attributes). Required.
+        hidden_units: widths of the factorized feature layers. Defaults to
+            `(2048, 2048, 2048)` (the paper's).
+        task_layers: layers of T. Defaults to `3` (the paper's; 2 for aPY).
+        task_units: width of T's hidden layers. Defaults to `2048`.
+        classifier_units: hidden width of the binary classifier. Defaults to `2048`.
+        generator_activation: activation on the generated factors. Defaults to
+            `"relu"` (Section 3.5).
+        dropout: dropout before the classifier. Defaults to `0.5`.
+        embedding_loss_weight: beta of eq. (5); 0 disables eq. (6). Defaults to `0.1`.
+        embedding_positive_weight: weight of matching pairs in eq. (6). Defaults to
+            `1.0` (the paper's equation).
+        classes_per_step: if set, each training step scores the batch against its
+            own classes plus random other training classes, `classes_per_step` in all
+            (cheaper than all classes). Defaults to `None` (all training classes, the
+            paper's).
+        task_learning_rate_multiplier: T's learning rate relative to the rest.
+            Defaults to `0.1` (1e-5 vs 1e-4 in the paper).
+
+    Call arguments:
+        inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}`, or an
+            episode (DESIGN.md contract) of features: `{"support_x": [T, S,
+            feature_dim], "support_y": int32 [T, S], "query_x": [T, Q,
+            feature_dim]}`, where the task of class n is the mean support feature of
+            class n (needs `task_dim == feature_dim`).
+
+    Returns:
+        Match logits `[B, C]` (or `[T, Q, N]` for an episode).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kzoo.applications import TAFENet
+    >>> model = TAFENet(feature_dim=16, task_dim=5, hidden_units=(8, 8), task_units=8, classifier_units=8)
+    >>> model.compile()
+    >>> x, y = np.random.rand(64, 16).astype("float32"), np.arange(64) % 4
+    >>> tasks = np.random.rand(4, 5).astype("float32")
+    >>> history = model.fit(x, y, tasks=tasks, epochs=1, verbose=0)
+    >>> model.predict(x[:3], tasks=tasks, verbose=0).shape
+    (3, 4)
+
+    Reference: Wang et al., "TAFE-Net: Task-Aware Feature Embeddings for Low Shot
+    Learning", CVPR 2019.
+    """
+
+    preset_folder = "tafenet"
+
+    def __init__(self, feature_dim, task_dim, hidden_units=(2048, 2048, 2048), task_layers=3, task_units=2048,
+                 classifier_units=2048, generator_activation="relu", dropout=0.5, embedding_loss_weight=0.1,
+                 embedding_positive_weight=1.0, classes_per_step=None, task_learning_rate_multiplier=0.1,
+                 **kwargs):
+        super().__init__(**kwargs)
+        for name, value, low in (("feature_dim", feature_dim, 1), ("task_dim", task_dim, 1),
+                                 ("task_layers", task_layers, 1), ("task_units", task_units, 1),
+                                 ("classifier_units", classifier_units, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"Expected `{name}` to be an integer >= {low}. Received: {name}={value!r}.")
+        hidden_units = tuple(int(u) for u in hidden_units)
+        if not hidden_units or min(hidden_units) < 1:
+            raise ValueError(f"Expected a non-empty `hidden_units` of positive widths. Received: {hidden_units!r}.")
+        if classes_per_step is not None and (isinstance(classes_per_step, bool) or classes_per_step < 2):
+            raise ValueError(f"Expected `classes_per_step` >= 2 or None. Received: {classes_per_step!r}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Expected `dropout` in [0, 1). Received: dropout={dropout!r}.")
+        if embedding_loss_weight < 0:
+            raise ValueError(f"Expected `embedding_loss_weight` >= 0. Received: {embedding_loss_weight!r}.")
+        self.feature_dim = int(feature_dim)
+        self.task_dim = int(task_dim)
+        self.hidden_units = hidden_units
+        self.task_layers = int(task_layers)
+        self.task_units = int(task_units)
+        self.classifier_units = int(classifier_units)
+        self.generator_activation = generator_activation
+        self.dropout = float(dropout)
+        self.embedding_loss_weight = float(embedding_loss_weight)
+        self.embedding_positive_weight = float(embedding_positive_weight)
+        self.classes_per_step = None if classes_per_step is None else int(classes_per_step)
+        self.task_learning_rate_multiplier = float(task_learning_rate_multiplier)
+
+        self.task_network = []
+        for i in range(self.task_layers - 1):
+            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}"),
+                                  keras.layers.BatchNormalization(name=f"task_norm{i}"),
+                                  keras.layers.ReLU(name=f"task_relu{i}")]
+        self.task_network.append(keras.layers.Dense(hidden_units[-1], activation="relu",
+                                                    name=f"task_dense{self.task_layers - 1}"))
+        self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}")
+                           for i, u in enumerate(hidden_units)]
+        self.feature_layers = [FactorizedDense(u, name=f"feature{i}") for i, u in enumerate(hidden_units)]
+        self.classifier = [keras.layers.Dropout(self.dropout, name="classifier_dropout"),
+                           keras.layers.Dense(self.classifier_units, activation="relu", name="classifier_hidden"),
+                           keras.layers.Dense(1, name="classifier_logit")]
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
+        self.embedding_loss_tracker = keras.metrics.Mean(name="embedding_loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.task_optimizer = None
+        self._tasks = None
+        self._label_map = None
+
+    # -- building -------------------------------------------------------------------------
+
+    def episode_shapes(self):
+        """Input shapes for `build` (also used by presets and the serving export)."""
+        return {"features": (None, self.feature_dim), "tasks": (None, self.task_dim)}
+
+    def build(self, input_shape=None):
+        shape = (None, self.task_dim)
+        for layer in self.task_network:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        for generator in self.generators:
+            generator.build(shape)
+        shape = (None, self.feature_dim)
+        for layer, units in zip(self.feature_layers, self.hidden_units):
+            layer.build(shape, (None, units))
+            shape = (None, units)
+        self.classifier[1].build(shape)
+        self.classifier[2].build((None, self.classifier_units))
+        self.built = True
+
+    @property
+    def task_variables(self):
+        """Trainable variables of the task embedding network T."""
+        return [v for layer in self.task_network for v in layer.trainable_variables]
+
+    @property
+    def prediction_variables(self):
+        """Trainable variables of everything but T (generators, prediction network, classifier)."""
+        task_ids = {id(v) for v in self.task_variables}
+        return [v for v in self.trainable_variables if id(v) not in task_ids]
+
+    # -- forward --------------------------------------------------------------------------
+
+    def embed_tasks(self, tasks, training=None):
+        """T(t): `[..., N, task_dim]` -> `[..., N, hidden_units[-1]]`."""
+        if tasks.shape[-1] is not None and tasks.shape[-1] != self.task_dim:
+            raise ValueError(f"Expected task descriptions of size task_dim={self.task_dim} (the built size). "
+                             f"Received: tasks.shape={tuple(tasks.shape)}.")
+        h = tasks
+        for layer in self.task_network:
+            h = layer(h, training=training) if isinstance(layer, keras.layers.BatchNormalization) else layer(h)
+        return h
+
+    def forward(self, features, tasks, training=None):
+        """Scores every (input, task) pair.
+
+        Args:
+            features: `[..., Q, feature_dim]`.
+            tasks: `[..., N, task_dim]` (same leading dims as `features`, or none).
+
+        Returns:
+            `(logits [..., Q, N], tafe [..., Q, N, d], task_embedding [..., N, d])`.
+        """
+        if features.shape[-1] is not None and features.shape[-1] != self.feature_dim:
+            raise ValueError(f"Expected features of size feature_dim={self.feature_dim} (the built size). "
+                             f"Received: features.shape={tuple(features.shape)}.")
+        embedding = self.embed_tasks(tasks, training=training)
+        h = ops.expand_dims(features, -2)  # [..., Q, 1, D]: x @ W_sr once per input
+        for i, (generator, layer) in enumerate(zip(self.generators, self.feature_layers)):
+            factors = ops.expand_dims(generator(embedding), -3)  # [..., 1, N, u]
+            h = layer(h, factors)
+            if i + 1 < len(self.feature_layers):
+                h = ops.relu(h)
+        tafe = h
+        logits = self.classifier[2](self.classifier[1](self.classifier[0](tafe, training=training)))
+        return ops.squeeze(logits, -1), tafe, embedding
+
+    def call(self, inputs, training=None):
+        if not isinstance(inputs, dict):
+            raise ValueError("Expected `inputs` to be a dict {'features', 'tasks'} or an episode dict "
+                             f"{{'support_x', 'support_y', 'query_x'}}. Received: {type(inputs).__name__}.")
+        if "support_x" in inputs:
+            if self.task_dim != self.feature_dim:
+                raise ValueError("Episodes describe tasks by support features: expected task_dim == feature_dim. "
+                                 f"Received: task_dim={self.task_dim}, feature_dim={self.feature_dim}.")
+            tasks = support_prototypes(inputs["support_x"], inputs["support_y"])
+            return self.forward(ops.convert_to_tensor(inputs["query_x"]), tasks, training=training)[0]
+        return self.forward(ops.convert_to_tensor(inputs["features"]), ops.convert_to_tensor(inputs["tasks"]),
+                            training=training)[0]
+
+    # -- training -------------------------------------------------------------------------
+
+    def compile(self, optimizer=None, task_optimizer=None, **kwargs):
+        """Paper defaults: Adam(1e-4), and Adam(1e-4 x `task_learning_rate_multiplier`) for T.
+
+        Args:
+            optimizer: optimizer of the prediction network, generators and classifier.
+                Defaults to `Adam(1e-4)`.
+            task_optimizer: optimizer of T. Defaults to a copy of `optimizer` with its
+                (float) learning rate times `task_learning_rate_multiplier`.
+        """
+        if optimizer is None or optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-4)
+        optimizer = keras.optimizers.get(optimizer)
+        if task_optimizer is None:
+            rate = optimizer.get_config()["learning_rate"]
+            if not isinstance(rate, (int, float)):
+                raise ValueError("Expected a float learning rate to derive the task network's optimizer; "
+                                 "with a schedule pass `task_optimizer=` too.")
+            task_optimizer = type(optimizer).from_config(
+                {**optimizer.get_config(), "learning_rate": rate * self.task_learning_rate_multiplier})
+        self.task_optimizer = keras.optimizers.get(task_optimizer)
+        kwargs.pop("loss", None)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded `.keras` model and builds both optimizers so their state loads."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(optimizer=config.get("optimizer"))
+        if self.built:
+            self.optimizer.build(self.prediction_variables)
+            self.task_optimizer.build(self.task_variables)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.classification_loss_tracker, self.embedding_loss_tracker,
+                self.accuracy_tracker]
+
+    def _set_tasks(self, tasks, classes, y, where):
+        if tasks is None:
+            raise ValueError(f"Expected `tasks` (the class task matrix [num_classes, {self.task_dim}]) in "
+                             f"`{where}`. Received: tasks=None.")
+        tasks = np.asarray(tasks, np.float32)
+        if tasks.ndim != 2 or tasks.shape[1] != self.task_dim:
+            raise ValueError(f"Expected `tasks` of shape [num_classes, task_dim={self.task_dim}] (the built task "
+                             f"size). Received: tasks.shape={tasks.shape}.")
+        if not np.all(np.isfinite(tasks)):
+            raise ValueError("Expected finite `tasks`. Received: NaN or inf.")
+        label_map = np.arange(tasks.shape[0])
+        if classes is not None:
+            classes = np.asarray(classes, np.int64).reshape(-1)
+            if classes.size == 0 or classes.min() < 0 or classes.max() >= tasks.shape[0]:
+                raise ValueError(f"Expected `classes` to index the {tasks.shape[0]} rows of `tasks`. "
+                                 f"Received: classes in [{classes.min()}, {classes.max()}].")
+            label_map = np.full(tasks.shape[0], -1)
+            label_map[classes] = np.arange(classes.size)
+            tasks = tasks[classes]
+        if y is not None and not isinstance(y, (tf.data.Dataset,)) and hasattr(y, "__len__"):
+            y = np.asarray(y)
+            if y.size and (y.min() < 0 or y.max() >= label_map.size):
+                raise ValueError(f"Expected labels in 0..{label_map.size - 1} (rows of `tasks`). Received: "
+                                 f"labels in [{y.min()}, {y.max()}].")
+            outside = np.unique(y[label_map[y] < 0]) if y.size else []
+            if len(outside):
+                raise ValueError(f"Expected training labels among `classes` (the seen classes). Received: "
+                                 f"{len(outside)} other classes in the labels, e.g. {outside[:5].tolist()} - "
+                                 "unseen classes must not appear in the training data.")
+        if self.classes_per_step is not None and where == "fit" and tasks.shape[0] < 2:
+            raise ValueError("Expected at least 2 training classes.")
+        self._tasks = tf.constant(tasks)
+        self._label_map = tf.constant(label_map, tf.int32)
+        self.train_function = self.test_function = self.predict_function = None
+        if not self.built:
+            self.build()
+
+    def fit(self, x=None, y=None, tasks=None, classes=None, **kwargs):
+        """`Model.fit` on `(features [N, feature_dim], labels [N])` with the class task matrix.
+
+        Args:
+            x, y: features and labels (or a `tf.data.Dataset` of such pairs).
+            tasks: `[num_classes, task_dim]`, row c describes class c.
+            classes: optional training (seen) classes: only these rows of `tasks`
+                take part; a label outside them raises an error. Defaults to all rows.
+            **kwargs: passed to `keras.Model.fit`.
+        """
+        self._set_tasks(tasks, classes, y, "fit")
+        if self.task_optimizer is None:
+            raise ValueError("Call `compile()` before `fit`.")
+        if not self.task_optimizer.built:
+            self.task_optimizer.build(self.task_variables)
+        if not self.optimizer.built:
+            self.optimizer.build(self.prediction_variables)
+        if "validation_data" in kwargs:
+            raise ValueError("TAFENet.fit does not take `validation_data`: score a held-out split with `predict` "
+                             "(model selection must not use the test split).")
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, tasks=None, classes=None, **kwargs):
+        """`Model.evaluate` against every class of `tasks` (or of `classes`)."""
+        self._set_tasks(tasks, classes, y, "evaluate")
+        return super().evaluate(x, y, **kwargs)
+
+    def predict(self, x, tasks=None, batch_size=32, **kwargs):
+        """Match logits of every (input, class) pair: `[N, num_classes]`; argmax = predicted class."""
+        self._set_tasks(tasks, None, None, "predict")
+        return super().predict(x, batch_size=batch_size, **kwargs)
+
+    def _step_classes(self, labels, training):
+        """Local class indices of this step and the match targets `[B, K]`."""
+        num = tf.shape(self._tasks)[0]
+        if training and self.classes_per_step is not None:
+            k = tf.minimum(self.classes_per_step, num)
+            priority = tf.random.uniform([num])
+            priority = tf.tensor_scatter_nd_update(priority, labels[:, None], tf.fill(tf.shape(labels), 2.0))
+            chosen = tf.math.top_k(priority, k=k, sorted=False).indices
+        else:
+            chosen = tf.range(num)
+        match = tf.cast(tf.equal(labels[:, None], chosen[None, :]), tf.float32)
+        return chosen, match
+
+    def _pair_losses(self, data, training):
+        x, y = data[0], data[1]
+        labels = tf.gather(self._label_map, tf.cast(tf.reshape(y, [-1]), tf.int32))
+        tf.debugging.assert_non_negative(labels, message="a label is not among the training classes")
+        chosen, match = self._step_classes(labels, training)
+        logits, tafe, embedding = self.forward(tf.cast(x, tf.float32), tf.gather(self._tasks, chosen),
+                                               training=training)
+        classification = ops.mean(ops.binary_crossentropy(match, logits, from_logits=True))
+        emb = embedding_loss(tafe, embedding, match, self.embedding_positive_weight)
+        total = classification + self.embedding_loss_weight * emb
+        accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(match, -1)), "float32"))
+        return total, classification, emb, accuracy
+
+    def _record(self, total, classification, emb, accuracy):
+        for tracker, value in zip(self.metrics, (total, classification, emb, accuracy)):
+            tracker.update_state(value)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            total, classification, emb, accuracy = self._pair_losses(data, training=True)
+            regularization = sum(self.losses) if self.losses else 0.0
+            objective = total + regularization
+        task_vars, other_vars = self.task_variables, self.prediction_variables
+        grads = tape.gradient(objective, task_vars + other_vars)
+        self.task_optimizer.apply(grads[:len(task_vars)], task_vars)
+        self.optimizer.apply(grads[len(task_vars):], other_vars)
+        return self._record(total, classification, emb, accuracy)
+
+    def test_step(self, data):
+        return self._record(*self._pair_losses(data, training=False))
+
+    def predict_step(self, data):
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        return self.forward(tf.cast(x, tf.float32), self._tasks, training=False)[0]
+
+    # -- serving --------------------------------------------------------------------------
+
+    def serving_specs(self):
+        """Named specs: `features` `[B, feature_dim]`, `tasks` `[C, task_dim]`."""
+        return [tf.TensorSpec((None, self.feature_dim), tf.float32, name="features"),
+                tf.TensorSpec((None, self.task_dim), tf.float32, name="tasks")]
+
+    def serve(self, features, tasks):
+        """`{"logits": [B, C], "probabilities": sigmoid, "predicted_class": int32 [B]}`."""
+        logits = self.forward(features, tasks, training=False)[0]
+        return {"logits": logits, "probabilities": tf.sigmoid(logits),
+                "predicted_class": tf.argmax(logits, -1, output_type=tf.int32)}
+
+    @property
+    def _default_save_signature(self):
+        return tf.function(self.serve, input_signature=self.serving_specs())
+
+    def get_config(self):
+        return {**super().get_config(), "feature_dim": self.feature_dim, "task_dim": self.task_dim,
+                "hidden_units": list(self.hidden_units), "task_layers": self.task_layers,
+                "task_units": self.task_units, "classifier_units": self.classifier_units,
+                "generator_activation": self.generator_activation, "dropout": self.dropout,
+                "embedding_loss_weight": self.embedding_loss_weight,
+                "embedding_positive_weight": self.embedding_positive_weight,
+                "classes_per_step": self.classes_per_step,
+                "task_learning_rate_multiplier": self.task_learning_rate_multiplier}
+
+
+def support_prototypes(support_x, support_y):
+    """Class-mean support features `[T, N, D]` (few-shot task descriptions); label -1 is ignored."""
+    support_x = tf.convert_to_tensor(support_x, tf.float32)
+    support_y = tf.cast(tf.convert_to_tensor(support_y), tf.int32)
+    ways = tf.reduce_max(support_y) + 1
+    onehot = tf.one_hot(support_y, ways)  # -1 -> all zeros
+    counts = tf.maximum(tf.reduce_sum(onehot, 1), 1.0)  # [T, N]
+    return tf.einsum("tsn,tsd->tnd", onehot, support_x) / counts[..., None]

@@ -1,0 +1,191 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kzoo.applications import TAFENet
+from kzoo.applications.tafenet import embedding_loss
+from kzoo.export import export_serving
+
+
+def small(**kwargs):
+    args = dict(feature_dim=12, task_dim=6, hidden_units=(16, 16), task_layers=2, task_units=16,
+                classifier_units=8, **kwargs)
+    return TAFENet(**args)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Zero-shot toy data: class c's features are a fixed linear map of its attribute vector + noise."""
+    rng = np.random.default_rng(0)
+    attributes = rng.integers(0, 2, size=(10, 6)).astype("float32")
+    attributes[np.arange(10), np.arange(10) % 6] = 1.0
+    mixing = rng.normal(size=(6, 12)).astype("float32")
+    labels = np.repeat(np.arange(10), 30)
+    features = attributes[labels] @ mixing + 0.3 * rng.normal(size=(300, 12)).astype("float32")
+    return features.astype("float32"), labels, attributes
+
+
+def test_embedding_loss_hand_computed():
+    tafe = np.array([[[1.0, 1.0], [1.0, 1.0]]], "float32")  # [S=1, T=2, d=2]
+    task = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")  # [T=2, d]
+    match = np.array([[1.0, 0.0]], "float32")
+    # cos = 1/sqrt(2) for both pairs: positive (0.7071 - 1)^2 = 0.08579, negative 0.7071^2 = 0.5
+    assert float(embedding_loss(tafe, task, match)) == pytest.approx((0.0857864 + 0.5) / 2, rel=1e-5)
+    assert float(embedding_loss(tafe, task, match, positive_weight=3.0)) == pytest.approx(
+        (3 * 0.0857864 + 0.5) / 2, rel=1e-5)
+    # the hinge: a negative cosine counts as 0 distance
+    assert float(embedding_loss(-tafe, task, np.zeros((1, 2), "float32"))) == 0.0
+
+
+def test_config_round_trip():
+    model = small(embedding_loss_weight=0.0, classes_per_step=4)
+    clone = TAFENet.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+
+
+def test_different_tasks_give_different_embeddings_for_the_same_input(toy):
+    features, _, attributes = toy
+    model = small()
+    model.build()
+    _, tafe, _ = model.forward(tf.constant(features[:1]), tf.constant(attributes[:3]))
+    tafe = tafe.numpy()[0]  # [3 tasks, d]
+    assert tafe.shape == (3, 16)
+    assert not np.allclose(tafe[0], tafe[1]) and not np.allclose(tafe[1], tafe[2])
+
+
+def test_all_class_scoring_matches_one_class_at_a_time(toy):
+    features, _, attributes = toy
+    model = small()
+    scores = model.predict(features[:5], tasks=attributes, verbose=0)
+    assert scores.shape == (5, 10)
+    for c in (0, 7):
+        one = model({"features": features[:5], "tasks": attributes[c:c + 1]}, training=False).numpy()[:, 0]
+        np.testing.assert_allclose(scores[:, c], one, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_trains_both_networks_and_generalizes_to_unseen_classes(toy):
+    features, labels, attributes = toy
+    keras.utils.set_random_seed(0)
+    model = small(classes_per_step=5)
+    model.compile(keras.optimizers.Adam(3e-3))
+    seen, unseen = np.arange(7), np.arange(7, 10)
+    train = np.isin(labels, seen)
+    model.build()
+    task_before = [v.numpy().copy() for v in model.task_variables]
+    other_before = model.feature_layers[0].kernel.numpy().copy()
+    history = model.fit(features[train], labels[train], tasks=attributes, classes=seen, epochs=15, batch_size=30,
+                        verbose=0)
+    logs = history.history
+    assert {"loss", "classification_loss", "embedding_loss", "accuracy"} <= set(logs)
+    assert logs["loss"][-1] < logs["loss"][0] and logs["loss"][-1] > 0
+    assert all(not np.allclose(b, v.numpy()) for b, v in zip(task_before, model.task_variables))
+    assert not np.allclose(other_before, model.feature_layers[0].kernel.numpy())
+    assert model.task_optimizer.learning_rate.numpy() == pytest.approx(3e-4)
+    scores = model.predict(features[~train], tasks=attributes[unseen], verbose=0)
+    accuracy = np.mean(unseen[np.argmax(scores, 1)] == labels[~train])
+    assert accuracy > 0.6, accuracy  # chance: 1/3
+
+
+def test_bad_inputs_are_named(toy):
+    features, labels, attributes = toy
+    model = small()
+    model.compile()
+    with pytest.raises(ValueError, match=r"task_dim=6\] \(the built task size\).*\(10, 5\)"):
+        model.fit(features, labels, tasks=attributes[:, :5], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="unseen classes must not appear in the training data"):
+        model.fit(features, labels, tasks=attributes, classes=np.arange(7), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"labels in 0..3"):
+        model.fit(features, labels, tasks=attributes[:4], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="feature_dim=12"):
+        model({"features": features[:, :5], "tasks": attributes})
+    with pytest.raises(ValueError, match="`tasks`"):
+        model.predict(features, verbose=0)
+
+
+def test_few_shot_episode_uses_support_means_as_tasks():
+    model = TAFENet(feature_dim=8, task_dim=8, hidden_units=(8,), task_layers=1, classifier_units=4)
+    rng = np.random.default_rng(1)
+    episode = {"support_x": rng.normal(size=(2, 6, 8)).astype("float32"),
+               "support_y": np.array([[0, 0, 1, 1, 2, 2]] * 2, "int32"),
+               "query_x": rng.normal(size=(2, 4, 8)).astype("float32")}
+    logits = model(episode).numpy()
+    assert logits.shape == (2, 4, 3)
+    means = episode["support_x"][1].reshape(3, 2, 8).mean(1)
+    direct = model({"features": episode["query_x"][1], "tasks": means}).numpy()
+    np.testing.assert_allclose(logits[1], direct, rtol=1e-4, atol=1e-5)
+
+
+def test_keras_file_preset_and_serving_round_trips(toy, tmp_path):
+    features, labels, attributes = toy
+    model = small()
+    model.compile()
+    model.fit(features, labels, tasks=attributes, epochs=1, batch_size=50, verbose=0)
+    expected = model.predict(features[:4], tasks=attributes, verbose=0)
+
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(features[:4], tasks=attributes, verbose=0), expected, rtol=1e-5)
+
+    folder = model.save_to_preset(tmp_path / "preset", {"description": "toy"})
+    preset = TAFENet.from_preset(str(folder))
+    np.testing.assert_allclose(preset.predict(features[:4], tasks=attributes, verbose=0), expected, rtol=1e-5)
+
+    export_serving(model, tmp_path / "export")
+    np.save(tmp_path / "f.npy", features[:4])
+    np.save(tmp_path / "t.npy", attributes)
+    script = textwrap.dedent(f"""
+        import json, numpy as np, tensorflow as tf
+        served = tf.saved_model.load({str(tmp_path / "export" / "1")!r})
+        out = served.signatures["serving_default"](features=tf.constant(np.load({str(tmp_path / "f.npy")!r})),
+                                                    tasks=tf.constant(np.load({str(tmp_path / "t.npy")!r})))
+        print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()}}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    served = json.loads(result.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(served["logits"], expected, rtol=1e-4, atol=1e-5)
+    assert served["predicted_class"] == np.argmax(expected, 1).tolist()
+
+
+def test_dynamic_tafenet_switches_channels_off_and_counts_flops():
+    from kzoo.applications import DynamicTAFENet
+
+    model = DynamicTAFENet(4, image_shape=(16, 16, 1), channels=(4, 8), task_channels=2, beta=1.0)
+    clone = DynamicTAFENet.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    images = np.random.default_rng(0).random((6, 16, 16, 1)).astype("float32")
+    for generator in model.generators:  # every channel on
+        generator.kernel.assign(np.zeros(generator.kernel.shape, "float32"))
+        generator.bias.assign(np.ones(generator.bias.shape, "float32"))
+    dense_macs, full = model.flops(images)
+    overhead = 8 * 8 * 9 * 1 * 2 + 4 * 4 * 9 * 2 * 2 + 4 * 4 * 2 * 4 + 4 * 12
+    assert full == 16 * 16 * 9 * 1 * 4 + 8 * 8 * 9 * 4 * 8 + 8 * 4
+    np.testing.assert_allclose(dense_macs, full + overhead)
+    model.generators[0].bias.assign(np.array([1.0, -5.0, -5.0, 1.0], "float32"))  # two channels off
+    sparse_macs, _ = model.flops(images)
+    np.testing.assert_allclose(sparse_macs, full + overhead - 16 * 16 * 9 * 2 - 8 * 8 * 9 * 2 * 8)
+    logits, _, factors = model.forward(images)
+    assert logits.shape == (6, 4) and np.all(factors[0].numpy()[:, 1:3] == 0)
+    model.compile()
+    history = model.fit(images, np.arange(6) % 4, epochs=1, verbose=0)
+    assert {"loss", "l1", "active_channels", "accuracy"} <= set(history.history)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import kzoo.applications.tafenet
+    import kzoo.layers.factorized
+    import kzoo.zsl.metrics
+
+    runner = doctest.DocTestRunner()
+    for module in (kzoo.layers.factorized, kzoo.applications.tafenet, kzoo.zsl.metrics):
+        for test in doctest.DocTestFinder().find(module, globs=dict(vars(module))):
+            runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 5
