@@ -114,33 +114,49 @@ class PresetMixin:
                 model, its data and split, its evaluation scores).
             overwrite: replace an existing folder. Defaults to `False`.
         """
-        import tensorflow as tf
+        return write_preset(self, folder, type(self).__name__, metadata, overwrite)
 
-        import kzoo
 
-        folder = Path(folder)
-        if folder.exists() and not overwrite:
-            raise ValueError(f"Expected a new preset folder. Received: {str(folder)!r} exists (pass overwrite=True).")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        try:
-            config = keras.saving.serialize_keras_object(self)
-            config.pop("compile_config", None)
-            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-            self.save_weights(str(tmp / WEIGHTS_FILE))
-            info = {
-                "application": type(self).__name__,
-                "kzoo_version": kzoo.__version__,
-                "keras_version": keras.__version__,
-                "tensorflow_version": tf.__version__,
-                "parameters": int(self.count_params()),
-                **(metadata or {}),
-            }
-            (tmp / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-        return folder
+def write_preset(model, folder, application, metadata=None, overwrite=False):
+    """Writes `model` as a preset folder: `config.json`, `model.weights.h5`, `metadata.json`.
+
+    The files go to a temporary folder next to `folder`, which is then renamed into
+    place, so an interrupted save leaves nothing half-written.
+
+    Args:
+        model: a Keras model (serialisable with `keras.saving.serialize_keras_object`).
+        folder: the preset folder to create.
+        application: the name recorded as `"application"` in the metadata.
+        metadata: dict merged into the metadata.
+        overwrite: replace an existing folder. Defaults to `False`.
+    """
+    import tensorflow as tf
+
+    import kzoo
+
+    folder = Path(folder)
+    if folder.exists() and not overwrite:
+        raise ValueError(f"Expected a new preset folder. Received: {str(folder)!r} exists (pass overwrite=True).")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        config = keras.saving.serialize_keras_object(model)
+        config.pop("compile_config", None)
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        model.save_weights(str(tmp / WEIGHTS_FILE))
+        info = {
+            "application": application,
+            "kzoo_version": kzoo.__version__,
+            "keras_version": keras.__version__,
+            "tensorflow_version": tf.__version__,
+            "parameters": int(model.count_params()),
+            **(metadata or {}),
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return folder
