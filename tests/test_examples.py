@@ -17,6 +17,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("own_images.py", "query logits: (2, 12, 4)"),
         ("serving.py", "same as Keras: True"),
         ("mtnet_sine.py", "after one step"),
+        ("task2vec_quickstart.py", "d_sym(Greek, Cyrillic) = "),
+        ("hypertransformer_quickstart.py", "generated CNN alone gives the model's logits: True"),
+        ("tafenet_zero_shot.py", "harmonic mean H = "),
+        ("amaz_zero_shot.py", "ZSL per-class top-1 accuracy"),
     ],
 )
 def test_example_runs(script, expect, tmp_path):
