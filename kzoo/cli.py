@@ -107,6 +107,15 @@ def list_command(args):
         print(f"{name} ({cls.__module__}.{cls.__name__})")
         for preset, meta in cls.presets.items():
             print(f"  {name}/{preset:28s} {meta.get('description', '')} {_score_text(meta)}".rstrip())
+    # Zero-shot and task-embedding presets: loaded from Python (their READMEs say how), not by `kzoo fit`.
+    from kzoo.applications import TAFENet
+    from kzoo.applications.task2vec import probe_presets
+
+    for name, found in (("tafenet", TAFENet.presets), ("task2vec", probe_presets())):
+        if found:
+            print(f"{name} (Python API only; see applications/{name}/README.md)")
+        for preset, meta in found.items():
+            print(f"  {name}/{preset:28s} {meta.get('description', '')}".rstrip())
 
 
 def _score_text(meta):
