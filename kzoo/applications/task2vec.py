@@ -2,12 +2,12 @@
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from kzoo.files import atomic_path
 from kzoo.presets import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -99,17 +99,9 @@ class TaskEmbedding:
     def save(self, path):
         """Writes the embedding to a `.npz` file (atomically)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".npz", dir=path.parent)
-        os.close(handle)
-        try:
+        with atomic_path(path, suffix=".npz") as tmp:
             np.savez(tmp, vector=self.vector, trivial=self.trivial, method=self.method, probe=self.probe,
                      metadata=json.dumps(self.metadata))
-            os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         return path
 
     @classmethod

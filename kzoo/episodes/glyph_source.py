@@ -11,7 +11,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 import unicodedata
 import warnings
 import zipfile
@@ -25,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
 from kzoo.episodes.checks import check_int as _check_int
 from kzoo.episodes.source import Source
+from kzoo.files import atomic_path
 
 _FORMAT_VERSION = 1
 # matplotlib's fonts that draw what their cmap promises. Left out: the DejaVu*Display
@@ -255,18 +255,11 @@ def save_npz_cache(path, data, what="glyphs"):
     A temporary file in the same folder is renamed into place, so an interrupted write
     never leaves a half-written cache. A folder that cannot be written only warns.
     """
-    folder, tmp = os.path.dirname(path), None
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **data)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **data)
     except OSError as error:
         warnings.warn(f"Not caching {what}: cannot write {path} ({error}).")
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
 
 
 # ---------------------------------------------------------------------- rendering

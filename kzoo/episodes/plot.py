@@ -1,9 +1,8 @@
 """Episode grids as PNG: one row per class, support images then query images."""
 
-import os
-import tempfile
-
 import numpy as np
+
+from kzoo.files import atomic_path
 
 
 def plot_episode(episode, path, class_names=None, task=0, title=None):
@@ -67,13 +66,5 @@ def plot_episode(episode, path, class_names=None, task=0, title=None):
 
 
 def _save_atomically(fig, path):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -1,10 +1,10 @@
 """PNG plots of task distances: a clustered distance matrix and a 2-D map (Task2Vec Figs. 1-2)."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from kzoo.files import atomic_path
 
 
 def _check_square(distances, names):
@@ -18,16 +18,8 @@ def _check_square(distances, names):
 
 def _save(figure, path):
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

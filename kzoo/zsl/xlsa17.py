@@ -15,10 +15,10 @@ kzoo never downloads them: pass the folder of a dataset you have.
 """
 
 import os
-import tempfile
 
 import numpy as np
 
+from kzoo.files import atomic_path
 from kzoo.zsl.dataset import SPLITS, ZeroShotData
 
 FEATURES_FILE = "res101.mat"
@@ -164,12 +164,6 @@ def save_xlsa17(data, directory):
                          if k in ("train_loc", "val_loc")}},
     }
     for fname, variables in contents.items():
-        fd, tmp = tempfile.mkstemp(suffix=".mat.tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                io.savemat(f, variables)
-            os.replace(tmp, os.path.join(directory, fname))
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_path(os.path.join(directory, fname), suffix=".mat") as tmp:
+            io.savemat(tmp, variables)
     return directory
