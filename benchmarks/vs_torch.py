@@ -18,7 +18,9 @@ Algorithms, identical on both sides:
 
 Each configuration: N-way 1-shot, 15 queries per class, T = 4 tasks per step, 28x28x1
 images, 32 or 64 channels. Both sides train on the same fixed batch (data loading is
-not timed) after warm-up steps (tracing, compilation); timings alternate between kzoo
+not timed) after warm-up steps (tracing, compilation); kzoo's side runs Keras's compiled
+train function, the one `fit` calls every step (`--fit-calls`: one `fit` call per timed
+chunk, which adds fit's per-call setup); timings alternate between kzoo
 and torch `--repeats` times and the medians are compared. A line ends with
 `kzoo/torch = R` (R > 1: kzoo is faster). GFLOP/s counts the conv and matmul FLOPs of
 one torch step (`torch.utils.flop_counter`, forward and all backward passes), the same
@@ -167,13 +169,27 @@ def torch_flops(model, batch):
 
 # -- timing ---------------------------------------------------------------------------
 
-def kzoo_runner(model, x, y):
+def kzoo_runner(model, x, y, fit_calls=False):
+    """Times Keras's compiled train step, the function `fit` runs once per step.
+
+    `fit` builds and traces it once; after that, steps run on a persistent iterator,
+    like the steps of one long epoch. With `fit_calls`, every timed chunk is a
+    separate `model.fit(..., steps_per_epoch=steps)` call instead, which adds fit's
+    per-call setup (a new iterator, callbacks, epoch logs: about 0.1-0.2 s here) to
+    each chunk of a few steps.
+    """
     model.compile(jit_compile=False)
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(data, steps_per_epoch=2, verbose=0)  # trace
+    model.fit(data, steps_per_epoch=2, verbose=0)  # build and trace
+    iterator = iter(data)
 
     def run(steps):
-        model.fit(data, steps_per_epoch=steps, verbose=0)
+        if fit_calls:
+            model.fit(data, steps_per_epoch=steps, verbose=0)
+            return
+        for _ in range(steps):
+            logs = model.train_function(iterator)
+        float(logs["loss"])  # the step's results are ready
     return run
 
 
@@ -197,7 +213,7 @@ def interleaved(runners, steps, repeats):
     return [statistics.median(r) for r in rates]
 
 
-def ceilings(repeats=5):
+def ceilings(repeats=3):
     """This machine's float32 matmul and 3x3-conv GFLOP/s (TensorFlow, medians)."""
     a = tf.random.normal((1024, 1024))
     images = tf.random.normal((64, 28, 28, 64))
@@ -220,24 +236,30 @@ def ceilings(repeats=5):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5-way, 32 channels only (under a minute)")
+    parser.add_argument("--fit-calls", action="store_true",
+                        help="time kzoo through one model.fit call per timed chunk (adds fit's per-call setup)")
     parser.add_argument("--repeats", type=int, default=5, help="timings per side (default 5)")
     parser.add_argument("--inner-steps", type=int, default=1, help="MAML inner steps (default 1)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for both TensorFlow and torch (default: all cores; on a machine "
                              "shared with other jobs use 1: torch's OpenMP threads stall when oversubscribed)")
     parser.add_argument("--torch-vmap", action="store_true", help="vmap over tasks in torch (default: a loop)")
+    parser.add_argument("--algorithms", default="maml,protonet", help="comma-separated subset (default both)")
     args = parser.parse_args()
+    unknown = set(args.algorithms.split(",")) - {"maml", "protonet"}
+    if unknown:
+        parser.error(f"Expected --algorithms among maml, protonet. Received: {sorted(unknown)}.")
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     torch.set_num_threads(args.threads)
 
-    matmul_ceiling, conv_ceiling = ceilings()
+    matmul_ceiling, conv_ceiling = ceilings(2 if args.quick else 3)
     print(f"machine ceilings (TensorFlow float32): matmul {matmul_ceiling:.0f} GFLOP/s, "
           f"3x3 conv {conv_ceiling:.0f} GFLOP/s; torch {torch.__version__}, {torch.get_num_threads()} threads")
     configs = [(w, c) for w in (5, 20) for c in (32, 64)]
     if args.quick:
         configs = [(5, 32)]
-    for algorithm in ("maml", "protonet"):
+    for algorithm in args.algorithms.split(","):
         for ways, channels in configs:
             x, y = episode_batch(ways)
             batch = torch_batch(x, y)
@@ -253,8 +275,9 @@ def main():
             flops = torch_flops(reference, batch)
             steps = 3 if algorithm == "maml" else 10
             if args.quick:
-                steps = max(2, steps // 2)
-            kzoo_rate, torch_rate = interleaved([kzoo_runner(kzoo, x, y), torch_runner(reference, batch)], steps,
+                steps = 2 if algorithm == "maml" else 3
+            kzoo_rate, torch_rate = interleaved([kzoo_runner(kzoo, x, y, args.fit_calls),
+                                                 torch_runner(reference, batch)], steps,
                                                 3 if args.quick else args.repeats)
             print(f"{name:34s} {ways:2d}-way 1-shot 15q T=4 C={channels:2d}: kzoo {kzoo_rate:6.2f} steps/s "
                   f"({flops * kzoo_rate / 1e9:5.1f} GFLOP/s), torch {torch_rate:6.2f} steps/s "

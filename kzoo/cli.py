@@ -229,6 +229,10 @@ def tune_command(args):
     from kzoo import episodes, tuning
     from kzoo.training.recipe import split_source
 
+    if args.application.lower() in tuning.ZERO_SHOT:
+        raise ValueError(f"Expected a few-shot application for `kzoo tune` (episodes from --data). Received: "
+                         f"{args.application!r}, a zero-shot model: tune it from Python with "
+                         f"kzoo.tuning.{tuning.HYPERMODELS[args.application.lower()].__name__} (examples/tuning.py).")
     train, validation, _ = split_source(_source(args.data))
     fixed = {}
     for item in args.fix:

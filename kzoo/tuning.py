@@ -14,7 +14,8 @@ model and whose `fit` forwards everything (`epochs`, `initial_epoch` from Hyperb
 >>> best = tuner.get_best_models(1)[0]                                                    # doctest: +SKIP
 
 Search spaces (every name can be pinned with `fixed={name: value}`, which also
-passes extra constructor arguments such as `blocks`):
+passes extra constructor arguments such as `blocks`; `compile_options` such as
+`{"jit_compile": True}` go to `compile`):
 
 - `ProtoNetHyperModel`: `channels` {32, 64}, `distance` {euclidean, cosine}
   (Snell et al. compare both metrics), `learning_rate` 1e-4..1e-2 (log).
@@ -24,8 +25,21 @@ passes extra constructor arguments such as `blocks`):
 - `HyperTransformerHyperModel`: `num_layers` 1..4, `num_heads` {1, 2, 4},
   `embedding_dim` {16, 32, 64}, `nu` {0.5, 1, 2} (the model-size ablations of
   Zhmoginov et al., Appendix C), `learning_rate`.
+- `TAFENetHyperModel` (zero-shot, on `(features, labels)` with `tasks=`): `beta` =
+  `embedding_loss_weight` {0, 0.01, 0.1, 1} (eq. (5); the paper's 0.1, and Table 2's
+  "w/o embedding loss" is 0), `learning_rate` 1e-5..1e-3 (log; the paper's 1e-4).
+  `val_accuracy` is the per-class top-1 accuracy on `validation_data=(features,
+  labels)` scored against `validation_tasks` (held-out, e.g. validation, classes).
+- `AMAZHyperModel` (zero-shot, on `zero_shot_tasks` batches): `modulator` (the eight
+  operators of Table IV, `AMAZ_MODULATORS`; default eq. (3)), `sigma` =
+  `synthesis_sigma` {0.25, 0.5, 1, 2} (the noise std of Fig. 7's hyper-parameter
+  analysis). `val_zsl_accuracy` is the ZSL per-class top-1 accuracy of a final
+  classifier trained on synthetic features of held-out classes
+  (`zsl_validation=(features, labels, class_attributes, classes)`); with
+  `validation_data` (task batches) the `val_*` losses are logged too.
 
-AMAZ (modulator variant, sigma) and TAFE-Net (beta) join when those applications land.
+The zero-shot hypermodels take the data arguments of their application's `fit`
+through `search` (`tuner.search(x, y, tasks=attributes, classes=seen, epochs=...)`).
 
 A tuner objective that the model does not log (e.g. `val_accuracy` without
 `validation_data`, or `accuracy` for a regression MT-net) stops the search at once
@@ -34,31 +48,34 @@ with a `ValueError` naming the objective and the metrics the model logs.
 
 import keras
 import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
 
 from kzoo import applications
+from kzoo.zsl.metrics import per_class_accuracy
 
 
-class EpisodicHyperModel(kt.HyperModel):
-    """Base: builds `application(example_shape, **search_space(hp), **fixed)`.
+class ApplicationHyperModel(kt.HyperModel):
+    """Base: builds `application(**shape_arguments(), **search_space(hp), **fixed)`, compiled.
 
     Args:
-        example_shape: shape of one example. Defaults to `(28, 28, 1)`.
-        ways: N, the number of classes of the episodes (for the applications that
-            need it as an output size). Defaults to `5`.
         fixed: dict of constructor arguments (or search-space names, including
             `"learning_rate"`) to pin instead of tuning. Defaults to `None`.
+        compile_options: extra `compile` arguments, e.g. `{"jit_compile": True}`.
+            Defaults to `None`.
         name: hypermodel name. Defaults to the application's.
     """
 
     application = None
+    #: range and default of the `learning_rate` hyperparameter (`None`: not tuned)
+    learning_rates = (1e-4, 1e-2, 1e-3)
+    #: search-space names that are not constructor arguments (kept out of `fixed`'s merge)
+    search_only = ()
 
-    def __init__(self, example_shape=(28, 28, 1), ways=5, fixed=None, name=None, **kwargs):
+    def __init__(self, fixed=None, compile_options=None, name=None, **kwargs):
         super().__init__(name=name or self.application.__name__, **kwargs)
-        if isinstance(ways, bool) or not isinstance(ways, int) or ways < 2:
-            raise ValueError(f"Expected `ways` to be an integer >= 2. Received: ways={ways!r}.")
-        self.example_shape = tuple(example_shape)
-        self.ways = ways
         self.fixed = dict(fixed or {})
+        self.compile_options = dict(compile_options or {})
 
     def value(self, hp, name, define):
         """`fixed[name]` if pinned, else the hyperparameter `define(hp)`."""
@@ -68,26 +85,74 @@ class EpisodicHyperModel(kt.HyperModel):
         """Constructor arguments for this trial (override per application)."""
         return {}
 
+    def shape_arguments(self):
+        """Constructor arguments that describe the data (example shape, feature sizes)."""
+        return {}
+
+    def compile_model(self, model, learning_rate):
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), **self.compile_options)
+
     def build(self, hp):
-        kwargs = {**self.search_space(hp), **self.fixed}
+        kwargs = {**self.search_space(hp), **{k: v for k, v in self.fixed.items() if k not in self.search_only}}
         learning_rate = kwargs.pop("learning_rate", None)
-        if learning_rate is None:
-            learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
-        model = self.application(example_shape=self.example_shape, **kwargs)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-        model.build(model.episode_shapes())  # weights exist before `load_weights`
+        if learning_rate is None and self.learning_rates is not None:
+            low, high, default = self.learning_rates
+            learning_rate = hp.Float("learning_rate", low, high, sampling="log", default=default)
+        model = self.application(**self.shape_arguments(), **kwargs)
+        self.compile_model(model, learning_rate)
+        if not model.built:  # weights exist before `load_weights`
+            model.build(model.episode_shapes())
         return model
 
-    def fit(self, hp, model, *args, **kwargs):
-        objective = _tuner_objective(kwargs.get("callbacks", []))
-        if objective is not None:
-            names = [o.name for o in getattr(objective, "objectives", [objective])]
-            if any(n.startswith("val_") for n in names) and kwargs.get("validation_data") is None:
+    def missing_validation(self, objective, kwargs):
+        """The `search` argument that `objective` needs and `kwargs` lacks, else `None`."""
+        if objective.startswith("val_") and kwargs.get("validation_data") is None:
+            return "validation_data"
+        return None
+
+    def checked_callbacks(self, kwargs):
+        """`kwargs["callbacks"]` plus a check that the tuner's objective is logged.
+
+        Raises at once (`FatalValueError`, a `ValueError`) when the objective needs
+        validation data that `search` did not get.
+        """
+        callbacks = list(kwargs.get("callbacks") or [])
+        objective = _tuner_objective(callbacks)
+        if objective is None:
+            return callbacks
+        names = [o.name for o in getattr(objective, "objectives", [objective])]
+        for name in names:
+            missing = self.missing_validation(name, kwargs)
+            if missing:
                 raise kt.errors.FatalValueError(
-                    f"Expected `validation_data` in `search()` for the objective {names}: the model logs "
-                    f"val_* metrics only with validation data. Received: validation_data=None.")
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), _ObjectiveCheck(names)]
+                    f"Expected `{missing}` in `search()` for the objective {name!r}: {self.application.__name__} "
+                    f"logs it only with that validation data. Received: {missing}=None.")
+        return [*callbacks, _ObjectiveCheck(names)]
+
+    def fit(self, hp, model, *args, **kwargs):
+        kwargs["callbacks"] = self.checked_callbacks(kwargs)
         return model.fit(*args, **kwargs)
+
+
+class EpisodicHyperModel(ApplicationHyperModel):
+    """Base of the few-shot applications: `application(example_shape, ...)` on episodes.
+
+    Args:
+        example_shape: shape of one example. Defaults to `(28, 28, 1)`.
+        ways: N, the number of classes of the episodes (for the applications that
+            need it as an output size). Defaults to `5`.
+        fixed, compile_options, name: as in `ApplicationHyperModel`.
+    """
+
+    def __init__(self, example_shape=(28, 28, 1), ways=5, fixed=None, name=None, **kwargs):
+        super().__init__(fixed=fixed, name=name, **kwargs)
+        if isinstance(ways, bool) or not isinstance(ways, int) or ways < 2:
+            raise ValueError(f"Expected `ways` to be an integer >= 2. Received: ways={ways!r}.")
+        self.example_shape = tuple(example_shape)
+        self.ways = ways
+
+    def shape_arguments(self):
+        return {"example_shape": self.example_shape}
 
 
 def _tuner_objective(callbacks):
@@ -96,6 +161,18 @@ def _tuner_objective(callbacks):
         if isinstance(getattr(callback, "objective", None), kt.Objective):
             return callback.objective
     return None
+
+
+class _LogValidation(keras.callbacks.Callback):
+    """Adds `{name: score(model)}` to the epoch's logs (before the tuner reads them)."""
+
+    def __init__(self, name, score):
+        super().__init__()
+        self.name, self.score = name, score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[self.name] = float(self.score(self.model))
 
 
 class _ObjectiveCheck(keras.callbacks.Callback):
@@ -151,7 +228,168 @@ class MTNetHyperModel(EpisodicHyperModel):
         return space
 
 
-HYPERMODELS = {"protonet": ProtoNetHyperModel, "mtnet": MTNetHyperModel}
+class TAFENetHyperModel(ApplicationHyperModel):
+    """TAFE-Net: beta (`embedding_loss_weight`, eq. (5)) and the learning rate.
+
+    Trials run `TAFENet.fit(x, y, tasks=..., classes=...)` with what `search` gets.
+    `search(..., validation_data=(features, labels), validation_tasks=[C, task_dim],
+    validation_classes=None)` logs `val_accuracy`: the per-class top-1 accuracy of
+    the validation features scored against the rows `validation_classes` (default:
+    all rows) of `validation_tasks` (labels index those rows), after every epoch.
+
+    Args:
+        feature_dim: input feature size. Required.
+        task_dim: task description (attribute vector) size. Required.
+        fixed, compile_options, name: as in `ApplicationHyperModel`.
+    """
+
+    application = applications.TAFENet
+    learning_rates = (1e-5, 1e-3, 1e-4)
+
+    def __init__(self, feature_dim, task_dim, fixed=None, **kwargs):
+        super().__init__(fixed=fixed, **kwargs)
+        self.feature_dim, self.task_dim = feature_dim, task_dim
+
+    def shape_arguments(self):
+        return {"feature_dim": self.feature_dim, "task_dim": self.task_dim}
+
+    search_only = ("beta",)
+
+    def search_space(self, hp):
+        beta = self.value(hp, "beta", lambda hp: hp.Choice("beta", [0.0, 0.01, 0.1, 1.0], default=0.1))
+        return {"embedding_loss_weight": beta}
+
+    def fit(self, hp, model, *args, **kwargs):
+        callbacks = self.checked_callbacks(kwargs)
+        validation_data = kwargs.pop("validation_data", None)  # TAFENet.fit itself takes none
+        tasks, classes = kwargs.pop("validation_tasks", None), kwargs.pop("validation_classes", None)
+        if validation_data is not None:
+            score = _tafenet_validation(validation_data, tasks, classes, self.task_dim)
+            callbacks.insert(0, _LogValidation("val_accuracy", score))  # before the tuner reads the logs
+        return model.fit(*args, **{**kwargs, "callbacks": callbacks})
+
+
+def _tafenet_validation(validation_data, tasks, classes, task_dim):
+    """`score(model)`: per-class top-1 accuracy of `validation_data` among the `classes` rows of `tasks`."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError("Expected `validation_data=(features, labels)` for TAFENetHyperModel. "
+                         f"Received: {type(validation_data).__name__}.")
+    if tasks is None or np.ndim(tasks) != 2 or np.shape(tasks)[1] != task_dim:
+        raise ValueError(f"Expected `validation_tasks` of shape [num_classes, {task_dim}] with `validation_data`. "
+                         f"Received: {None if tasks is None else np.shape(tasks)}.")
+    features = np.asarray(validation_data[0], np.float32)
+    labels = np.asarray(validation_data[1]).reshape(-1)
+    classes = np.arange(len(tasks)) if classes is None else np.asarray(classes, np.int64).reshape(-1)
+    if not np.isin(labels, classes).all():
+        raise ValueError(f"Expected validation labels among `validation_classes`. Received: labels "
+                         f"{np.setdiff1d(labels, classes)[:5].tolist()} outside them.")
+    candidates = tf.constant(np.asarray(tasks, np.float32)[classes])
+
+    def score(model):
+        logits = np.concatenate([model.forward(tf.constant(features[i:i + 1024]), candidates, training=False)[0]
+                                 .numpy() for i in range(0, len(features), 1024)])
+        return per_class_accuracy(labels, classes[logits.argmax(-1)])
+
+    return score
+
+
+#: Table IV's modulation operators: name -> AMAZ's (modulator_base, modulator_operator,
+#: modulator_activation, modulator_bias); "base+sigmoid+bias" is eq. (3)
+AMAZ_MODULATORS = {
+    "plain": (False, None, None, False),
+    "sigmoid": (False, None, "sigmoid", False),
+    "softmax": (False, None, "softmax", False),
+    "base+sigmoid": (True, "+", "sigmoid", False),
+    "base-sigmoid": (True, "-", "sigmoid", False),
+    "base+softmax": (True, "+", "softmax", False),
+    "base-softmax": (True, "-", "softmax", False),
+    "base+sigmoid+bias": (True, "+", "sigmoid", True),
+}
+
+
+class AMAZHyperModel(ApplicationHyperModel):
+    """AMAZ: the modulator operator (Table IV) and sigma, the synthesis noise std (Fig. 7).
+
+    Trials run `AMAZ.fit` on batches of `zero_shot_tasks`. The learning rates are
+    AMAZ's three `meta_learning_rates` (pin them with `fixed`); they are not tuned.
+    `search(..., zsl_validation=(features, labels, class_attributes, classes))` logs
+    `val_zsl_accuracy` after every epoch: a `zsl_classifier` trained on
+    `zsl_num_per_class` synthetic features per class of `classes` (held-out classes)
+    classifies their real `features` (per-class top-1, `zsl_scores`).
+
+    Args:
+        feature_dim, attribute_dim, num_classes: AMAZ's data sizes. Required.
+        zsl_classifier: final classifier of the validation score, one of
+            `kzoo.applications.amaz.evaluation.CLASSIFIERS`. Defaults to `"svm"`
+            (the stable one of Table IV).
+        zsl_num_per_class: synthetic features per class. Defaults to `100` (the paper's).
+        zsl_epochs: epochs of the final classifier. Defaults to `None` (its default).
+        fixed, compile_options, name: as in `ApplicationHyperModel`.
+    """
+
+    application = applications.AMAZ
+    learning_rates = None
+    search_only = ("modulator", "sigma")
+
+    def __init__(self, feature_dim, attribute_dim, num_classes, fixed=None, zsl_classifier="svm",
+                 zsl_num_per_class=100, zsl_epochs=None, **kwargs):
+        super().__init__(fixed=fixed, **kwargs)
+        from kzoo.applications.amaz.evaluation import CLASSIFIERS
+
+        if zsl_classifier not in CLASSIFIERS:
+            raise ValueError(f"Expected `zsl_classifier` in {list(CLASSIFIERS)}. Received: {zsl_classifier!r}.")
+        self.feature_dim, self.attribute_dim, self.num_classes = feature_dim, attribute_dim, num_classes
+        self.zsl_classifier, self.zsl_num_per_class, self.zsl_epochs = zsl_classifier, zsl_num_per_class, zsl_epochs
+
+    def shape_arguments(self):
+        return {"feature_dim": self.feature_dim, "attribute_dim": self.attribute_dim,
+                "num_classes": self.num_classes}
+
+    def search_space(self, hp):
+        modulator = self.value(hp, "modulator", lambda hp: hp.Choice(
+            "modulator", list(AMAZ_MODULATORS), default="base+sigmoid+bias"))
+        if modulator not in AMAZ_MODULATORS:
+            raise ValueError(f"Expected `modulator` in {list(AMAZ_MODULATORS)}. Received: {modulator!r}.")
+        base, operator, activation, bias = AMAZ_MODULATORS[modulator]
+        sigma = self.value(hp, "sigma", lambda hp: hp.Choice("sigma", [0.25, 0.5, 1.0, 2.0], default=1.0))
+        return {"modulator_base": base, "modulator_operator": operator, "modulator_activation": activation,
+                "modulator_bias": bias, "synthesis_sigma": sigma}
+
+    def compile_model(self, model, learning_rate):
+        model.compile(**self.compile_options)  # three Adams with the model's meta_learning_rates
+
+    def missing_validation(self, objective, kwargs):
+        if objective == "val_zsl_accuracy":
+            return "zsl_validation" if kwargs.get("zsl_validation") is None else None
+        return super().missing_validation(objective, kwargs)
+
+    def fit(self, hp, model, *args, **kwargs):
+        callbacks = self.checked_callbacks(kwargs)
+        zsl_validation = kwargs.pop("zsl_validation", None)
+        if zsl_validation is not None:  # before the tuner reads the logs
+            callbacks.insert(0, _LogValidation("val_zsl_accuracy", self._zsl_score(zsl_validation)))
+        return model.fit(*args, **{**kwargs, "callbacks": callbacks})
+
+    def _zsl_score(self, zsl_validation):
+        from kzoo.applications.amaz.evaluation import zsl_scores
+
+        if not isinstance(zsl_validation, (tuple, list)) or len(zsl_validation) != 4:
+            raise ValueError("Expected `zsl_validation=(features, labels, class_attributes, classes)`. Received: "
+                             f"{type(zsl_validation).__name__}.")
+        features, labels, class_attributes, classes = zsl_validation
+        options = {} if self.zsl_epochs is None else {"softmax_epochs": self.zsl_epochs, "svm_epochs": self.zsl_epochs}
+
+        def score(model):
+            return zsl_scores(model, features, labels, class_attributes, classes, self.zsl_num_per_class,
+                              kinds=(self.zsl_classifier,), **options)[self.zsl_classifier]
+
+        return score
+
+
+HYPERMODELS = {"protonet": ProtoNetHyperModel, "mtnet": MTNetHyperModel, "tafenet": TAFENetHyperModel,
+               "amaz": AMAZHyperModel}
+#: hypermodels of zero-shot applications (their data is features and class attributes, not episodes)
+ZERO_SHOT = ("tafenet", "amaz")
 
 if hasattr(applications, "HyperTransformer"):
 

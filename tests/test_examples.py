@@ -21,6 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("hypertransformer_quickstart.py", "generated CNN alone gives the model's logits: True"),
         ("tafenet_zero_shot.py", "harmonic mean H = "),
         ("amaz_zero_shot.py", "ZSL per-class top-1 accuracy"),
+        ("tuning.py", "best beta = "),
     ],
 )
 def test_example_runs(script, expect, tmp_path):

@@ -243,10 +243,14 @@ class MTNet(EpisodicModel):
         mask_mode = "sample" if training else self.inference_mask
 
         def one_task(sx, sy, qx, qy):
-            before = self.forward(qx, self.initial_fast_weights())
+            # the pre-adaptation metrics are not differentiated: without stop_gradient the tape
+            # back-propagates the zero gradient of their stacked entries through a whole extra
+            # query forward pass (MAML 5-way, 32 channels: 1.9x slower steps)
+            before = tf.stop_gradient(self.forward(qx, self.initial_fast_weights()))
             after = self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode))
             return ops.stack([self.task_loss(before, qy), self.task_loss(after, qy),
-                              self._accuracy(before, qy), self._accuracy(after, qy)])
+                              tf.stop_gradient(self._accuracy(before, qy)),
+                              tf.stop_gradient(self._accuracy(after, qy))])
 
         stats_dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
         return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), stats_dtype, unroll=training)

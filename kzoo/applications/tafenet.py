@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kzoo import presets
+from kzoo import distribute, presets
 from kzoo.layers.factorized import FactorizedDense
 
 
@@ -27,11 +27,22 @@ def embedding_loss(tafe, task_embedding, match, positive_weight=1.0):
     Returns:
         The scalar loss.
     """
-    cosine = -keras.losses.cosine_similarity(tafe, ops.expand_dims(task_embedding, -3), axis=-1)
+    cosine = ops.sum(_l2_normalize(tafe) * _l2_normalize(ops.expand_dims(task_embedding, -3)), axis=-1)
     distance = ops.relu(cosine)
     match = ops.cast(match, distance.dtype)
     weight = 1.0 + (positive_weight - 1.0) * match
     return ops.mean(weight * ops.square(distance - match))
+
+
+def _l2_normalize(x, epsilon=1e-7):
+    """`x / max(||x||, epsilon)` on the last axis, with a finite gradient at `x = 0`.
+
+    `keras.ops.normalize` (inside `keras.losses.cosine_similarity`) takes `rsqrt` of
+    the squared norm before clipping it, whose gradient is infinite for the all-zero
+    TAFE rows that ReLU-activated factors produce; under XLA that made the weights NaN.
+    """
+    square_sum = ops.sum(ops.square(x), axis=-1, keepdims=True)
+    return x * ops.rsqrt(ops.maximum(square_sum, epsilon**2))
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -137,19 +148,21 @@ class TAFENet(presets.PresetMixin, keras.Model):
         self.classes_per_step = None if classes_per_step is None else int(classes_per_step)
         self.task_learning_rate_multiplier = float(task_learning_rate_multiplier)
 
+        policy = dict(dtype=self.dtype_policy)  # sublayers follow a mixed-precision policy
         self.task_network = []
         for i in range(self.task_layers - 1):
-            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}"),
-                                  keras.layers.BatchNormalization(name=f"task_norm{i}"),
-                                  keras.layers.ReLU(name=f"task_relu{i}")]
+            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}", **policy),
+                                  keras.layers.BatchNormalization(name=f"task_norm{i}", **policy),
+                                  keras.layers.ReLU(name=f"task_relu{i}", **policy)]
         self.task_network.append(keras.layers.Dense(hidden_units[-1], activation="relu",
-                                                    name=f"task_dense{self.task_layers - 1}"))
-        self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}")
+                                                    name=f"task_dense{self.task_layers - 1}", **policy))
+        self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}", **policy)
                            for i, u in enumerate(hidden_units)]
-        self.feature_layers = [FactorizedDense(u, name=f"feature{i}") for i, u in enumerate(hidden_units)]
-        self.classifier = [keras.layers.Dropout(self.dropout, name="classifier_dropout"),
-                           keras.layers.Dense(self.classifier_units, activation="relu", name="classifier_hidden"),
-                           keras.layers.Dense(1, name="classifier_logit")]
+        self.feature_layers = [FactorizedDense(u, name=f"feature{i}", **policy) for i, u in enumerate(hidden_units)]
+        self.classifier = [keras.layers.Dropout(self.dropout, name="classifier_dropout", **policy),
+                           keras.layers.Dense(self.classifier_units, activation="relu", name="classifier_hidden",
+                                              **policy),
+                           keras.layers.Dense(1, name="classifier_logit", **policy)]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
         self.embedding_loss_tracker = keras.metrics.Mean(name="embedding_loss")
@@ -261,6 +274,9 @@ class TAFENet(presets.PresetMixin, keras.Model):
             task_optimizer = type(optimizer).from_config(
                 {**optimizer.get_config(), "learning_rate": rate * self.task_learning_rate_multiplier})
         self.task_optimizer = keras.optimizers.get(task_optimizer)
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(self.task_optimizer,
+                                                                       keras.optimizers.LossScaleOptimizer):
+            self.task_optimizer = keras.optimizers.LossScaleOptimizer(self.task_optimizer)  # as Keras wraps `optimizer`
         kwargs.pop("loss", None)
         super().compile(optimizer=optimizer, **kwargs)
 
@@ -312,7 +328,8 @@ class TAFENet(presets.PresetMixin, keras.Model):
         self._label_map = tf.constant(label_map, tf.int32)
         self.train_function = self.test_function = self.predict_function = None
         if not self.built:
-            self.build()
+            with self.distribute_strategy.scope():  # variables of the strategy the model was created in
+                self.build()
 
     def fit(self, x=None, y=None, tasks=None, classes=None, **kwargs):
         """`Model.fit` on `(features [N, feature_dim], labels [N])` with the class task matrix.
@@ -327,10 +344,11 @@ class TAFENet(presets.PresetMixin, keras.Model):
         self._set_tasks(tasks, classes, y, "fit")
         if self.task_optimizer is None:
             raise ValueError("Call `compile()` before `fit`.")
-        if not self.task_optimizer.built:
-            self.task_optimizer.build(self.task_variables)
-        if not self.optimizer.built:
-            self.optimizer.build(self.prediction_variables)
+        with self.distribute_strategy.scope():
+            if not self.task_optimizer.built:
+                self.task_optimizer.build(self.task_variables)
+            if not self.optimizer.built:
+                self.optimizer.build(self.prediction_variables)
         if "validation_data" in kwargs:
             raise ValueError("TAFENet.fit does not take `validation_data`: score a held-out split with `predict` "
                              "(model selection must not use the test split).")
@@ -364,8 +382,10 @@ class TAFENet(presets.PresetMixin, keras.Model):
         labels = tf.gather(self._label_map, tf.cast(tf.reshape(y, [-1]), tf.int32))
         tf.debugging.assert_non_negative(labels, message="a label is not among the training classes")
         chosen, match = self._step_classes(labels, training)
-        logits, tafe, embedding = self.forward(tf.cast(x, tf.float32), tf.gather(self._tasks, chosen),
+        logits, tafe, embedding = self.forward(tf.cast(x, self.compute_dtype), tf.gather(self._tasks, chosen),
                                                training=training)
+        # the losses in float32 under a mixed-precision policy
+        logits, tafe, embedding = (tf.cast(t, tf.float32) for t in (logits, tafe, embedding))
         classification = ops.mean(ops.binary_crossentropy(match, logits, from_logits=True))
         emb = embedding_loss(tafe, embedding, match, self.embedding_positive_weight)
         total = classification + self.embedding_loss_weight * emb
@@ -378,14 +398,25 @@ class TAFENet(presets.PresetMixin, keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        with tf.GradientTape() as tape:
+        # mixed_float16: each optimizer is a LossScaleOptimizer with its own scale; one backward pass otherwise
+        scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        with tf.GradientTape(persistent=scaled) as tape:
             total, classification, emb, accuracy = self._pair_losses(data, training=True)
             regularization = sum(self.losses) if self.losses else 0.0
-            objective = total + regularization
+            # a replica's share of the global mean: tf.distribute sums the replicas' gradients
+            objective = distribute.scale_loss_for_replicas(total + regularization)
+            if scaled:
+                task_objective = self.task_optimizer.scale_loss(objective)
+                objective = self.optimizer.scale_loss(objective)
         task_vars, other_vars = self.task_variables, self.prediction_variables
-        grads = tape.gradient(objective, task_vars + other_vars)
-        self.task_optimizer.apply(grads[:len(task_vars)], task_vars)
-        self.optimizer.apply(grads[len(task_vars):], other_vars)
+        if scaled:
+            task_grads, other_grads = tape.gradient(task_objective, task_vars), tape.gradient(objective, other_vars)
+            del tape
+        else:
+            grads = tape.gradient(objective, task_vars + other_vars)
+            task_grads, other_grads = grads[:len(task_vars)], grads[len(task_vars):]
+        self.task_optimizer.apply(task_grads, task_vars)
+        self.optimizer.apply(other_grads, other_vars)
         return self._record(total, classification, emb, accuracy)
 
     def test_step(self, data):
@@ -393,7 +424,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
-        return self.forward(tf.cast(x, tf.float32), self._tasks, training=False)[0]
+        return tf.cast(self.forward(tf.cast(x, self.compute_dtype), self._tasks, training=False)[0], tf.float32)
 
     # -- serving --------------------------------------------------------------------------
 
@@ -404,7 +435,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
 
     def serve(self, features, tasks):
         """`{"logits": [B, C], "probabilities": sigmoid, "predicted_class": int32 [B]}`."""
-        logits = self.forward(features, tasks, training=False)[0]
+        logits = tf.cast(self.forward(features, tasks, training=False)[0], tf.float32)
         return {"logits": logits, "probabilities": tf.sigmoid(logits),
                 "predicted_class": tf.argmax(logits, -1, output_type=tf.int32)}
 

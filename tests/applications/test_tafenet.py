@@ -189,3 +189,22 @@ def test_docstring_examples_run():
         for test in doctest.DocTestFinder().find(module, globs=dict(vars(module))):
             runner.run(test)
     assert runner.failures == 0 and runner.tries >= 5
+
+
+def test_embedding_loss_gradient_is_finite_for_an_all_zero_feature_embedding():
+    # ReLU-activated factors often zero a whole TAFE row; keras.ops.normalize's rsqrt(0) made XLA steps NaN
+    tafe = tf.Variable(np.array([[[0.0, 0.0], [1.0, 2.0]]], "float32"))
+    task = tf.constant([[1.0, 0.0], [0.0, 1.0]])
+
+    @tf.function(jit_compile=True)  # eager TensorFlow happened to give 0 here, XLA NaN
+    def loss_and_gradient():
+        with tf.GradientTape() as tape:
+            loss = embedding_loss(tafe, task, tf.constant([[1.0, 0.0]]))
+        return loss, tape.gradient(loss, tafe)
+
+    loss, grad = loss_and_gradient()
+    grad = grad.numpy()
+    assert np.all(np.isfinite(grad)) and np.any(grad != 0)
+    # task 0: zero embedding, cosine 0 against target 1; task 1: cosine 2/sqrt(5) against target 0
+    expected = ((0 - 1) ** 2 + (2 / np.sqrt(5)) ** 2) / 2
+    assert float(loss) == pytest.approx(expected, rel=1e-6)

@@ -36,6 +36,8 @@ def gradient_penalty(critic, real, fake, attributes, interpolation):
         tape.watch(mixed)
         total = ops.sum(critic(mixed, attributes))
     grads = tape.gradient(total, mixed)
+    if grads.dtype in (tf.float16, tf.bfloat16):  # the norm in float32 under mixed precision
+        grads = ops.cast(grads, "float32")
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=-1) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
 

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kzoo import presets
+from kzoo import distribute, presets
 from kzoo.applications.amaz import losses
 from kzoo.applications.amaz.tasks import TASK_KEYS
 from kzoo.layers.attribute_modulator import AttributeModulator
@@ -428,8 +428,9 @@ class AMAZ(presets.PresetMixin, keras.Model):
         attributes = tf.gather(classes_attributes, labels, batch_dims=1)  # [T, M, A]
         real = ops.cast(batch[f"{part}_x"], self.compute_dtype)
         shape = tf.concat([tf.shape(real)[:2], [self.noise_dim]], axis=0)
-        noise = keras.random.normal(shape, stddev=self.train_sigma, dtype=self.compute_dtype,
-                                    seed=self.seed_generator)
+        # drawn in float32 (then cast): the same noise under every dtype policy
+        noise = ops.cast(keras.random.normal(shape, stddev=self.train_sigma, dtype="float32",
+                                             seed=self.seed_generator), self.compute_dtype)
         if not self.modulate:
             embedding = None
         elif self.modulation_scope == "class":  # AP of each sample's own (replicated) class: [T, M, E]
@@ -453,44 +454,68 @@ class AMAZ(presets.PresetMixin, keras.Model):
         """
         real, attributes, noise, embedding = self._task_inputs(batch, part, training)
         fake = self.generate(noise, attributes, embedding, training=training)
+        f32 = lambda t: ops.cast(t, "float32")  # losses in float32 under a mixed-precision policy
         if phase == "discriminator":
             fake = tf.stop_gradient(fake)
-            wasserstein = -losses.critic_loss(self.critic(real, attributes, training),
-                                              self.critic(fake, attributes, training))
+            wasserstein = -losses.critic_loss(f32(self.critic(real, attributes, training)),
+                                              f32(self.critic(fake, attributes, training)))
             loss = -wasserstein
             if self.gradient_penalty:
-                mix = keras.random.uniform(tf.concat([tf.shape(real)[:2], [1]], axis=0), dtype=self.compute_dtype,
-                                           seed=self.seed_generator)
+                mix = ops.cast(keras.random.uniform(tf.concat([tf.shape(real)[:2], [1]], axis=0), dtype="float32",
+                                                    seed=self.seed_generator), self.compute_dtype)
                 loss += self.gradient_penalty * losses.gradient_penalty(
                     lambda x, a: self.critic(x, a, training), real, fake, attributes, mix)
             return loss, {"d_loss": loss, "wasserstein": wasserstein}
-        ad_loss = losses.attribute_loss(attributes, self.decode_attributes(fake, training))
+        ad_loss = losses.attribute_loss(f32(attributes), f32(self.decode_attributes(fake, training)))
         if phase == "attribute" and self.modulator_objective == "ad":
             return ad_loss, {"ad_loss": ad_loss}
         if phase not in ("generator", "attribute"):
             raise ValueError(f"Expected `phase` in {list(PHASES)}. Received: phase={phase!r}.")
-        g_loss = -ops.mean(self.critic(fake, attributes, training))
-        logits = tf.gather(self.classify(fake, training), batch[f"{part}_classes"], axis=2, batch_dims=1)
+        g_loss = -ops.mean(f32(self.critic(fake, attributes, training)))
+        logits = tf.gather(f32(self.classify(fake, training)), batch[f"{part}_classes"], axis=2, batch_dims=1)
         c_loss = ops.mean(keras.losses.sparse_categorical_crossentropy(batch[f"{part}_y"], logits, from_logits=True))
         logs = {"g_loss": g_loss, "ad_loss": ad_loss, "c_loss": c_loss}
         if phase == "attribute":  # modulator_objective "gc": eq. (8)
             logs = {"ad_loss": ad_loss}
         return g_loss + ad_loss + c_loss, logs
 
-    def phase_gradients(self, phase, batch, part):
+    def phase_gradients(self, phase, batch, part, optimizer=None):
+        """Gradients of `phase_loss` for the group's variables; with a `LossScaleOptimizer`
+        (`mixed_float16`) of the scaled loss, which `optimizer.apply` unscales."""
         variables = self.phase_variables(phase)
         with tf.GradientTape() as tape:
             loss, logs = self.phase_loss(phase, batch, part, training=True)
+            if optimizer is not None:
+                loss = optimizer.scale_loss(loss)
         return tape.gradient(loss, variables), variables, logs
 
     def inner_update(self, phase, batch):
         """One support-set SGD step of one group (Algorithm 1, lines 10-15; eq. 9-10)."""
-        grads, variables, logs = self.phase_gradients(phase, batch, "support")
+        optimizer = self._phase_optimizer(phase)
+        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        grads, variables, logs = self.phase_gradients(phase, batch, "support", optimizer if scaled else None)
         rate = self.inner_learning_rates[PHASES.index(phase)]
+        if scaled:  # mixed_float16: the step of the unscaled gradient
+            rate = rate / optimizer.dynamic_scale
         for variable, grad in zip(variables, grads):
             if grad is not None:
                 variable.assign_sub(ops.cast(rate, variable.dtype) * grad)
         return logs
+
+    def _phase_optimizer(self, phase):
+        if getattr(self, "optimizer", None) is None:  # not compiled (inner steps called directly)
+            return None
+        return self._optimizers()[PHASES.index(phase)]
+
+    def _check_replicas(self):
+        replicas = max(self.distribute_strategy.num_replicas_in_sync, distribute.replicas_in_sync())
+        if replicas > 1:
+            raise ValueError(
+                f"Expected AMAZ to train on one replica. Received: a strategy with {replicas} replicas. Algorithm 1's "
+                "inner steps write the adapted weights into the model's variables (assign_sub on the task batch's "
+                "support sets, then restore): under a MirroredStrategy each replica would write its own adapted "
+                "weights into mirrored variables, which tf.distribute forbids. Train AMAZ without a strategy (its "
+                "networks are small MLPs on precomputed features) and distribute the feature extractor instead.")
 
     def _check_tasks(self, data):
         batch = data[0] if isinstance(data, (tuple, list)) else data
@@ -524,6 +549,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
 
     def train_step(self, data):
         """Algorithm 1 on one batch of tasks: support-set inner steps, query-set meta-update."""
+        self._check_replicas()
         batch = self._check_tasks(data)
         groups = {phase: self.phase_variables(phase) for phase in PHASES}
         initial = {phase: [tf.identity(v.value) for v in groups[phase]] for phase in PHASES}
@@ -531,7 +557,8 @@ class AMAZ(presets.PresetMixin, keras.Model):
             self.inner_update(phase, batch)
         meta_grads, logs = {}, {}
         for phase in PHASES:  # lines 17-19: query gradients at the adapted weights
-            meta_grads[phase], _, phase_logs = self.phase_gradients(phase, batch, "query")
+            meta_grads[phase], _, phase_logs = self.phase_gradients(phase, batch, "query",
+                                                                    self._phase_optimizer(phase))
             logs.update(phase_logs)
         for phase in PHASES:  # back to theta, which the meta-optimizers update
             for variable, value in zip(groups[phase], initial[phase]):
@@ -570,6 +597,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
                                     else keras.optimizers.get(attribute_optimizer))
         self.generator_optimizer = (keras.optimizers.Adam(rates[2]) if generator_optimizer == "auto"
                                     else keras.optimizers.get(generator_optimizer))
+        if self.dtype_policy.name == "mixed_float16":  # Keras wraps `optimizer` itself
+            self.attribute_optimizer, self.generator_optimizer = (
+                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
+                for o in (self.attribute_optimizer, self.generator_optimizer))
         kwargs.pop("loss", None)
         kwargs.pop("metrics", None)
         super().compile(optimizer=optimizer, **kwargs)
@@ -587,6 +618,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             self.build()
         if self.attribute_optimizer is None:
             raise ValueError("Expected a compiled model: call `model.compile()` before `fit`.")
+        self._check_replicas()
         return super().fit(x, *args, **kwargs)
 
     # -- serving --------------------------------------------------------------------------
