@@ -141,6 +141,13 @@ def test_tafenet_preset_reproduces_its_recorded_scores(name):
         pytest.skip("the glyph compositional set is not built yet (zsl.glyph_compositions() builds it, ~5 min)")
     data = zsl.glyph_compositions(verbose=0)
     assert repr(data) == meta["data"]["source"]
+    if data.extra["backbone"] != meta["data"]["feature_backbone"]:
+        # the cached features come from a ConvBackbone trained on this machine; its training
+        # is not bit-reproducible across machines, and a preset only replays on the features
+        # it was trained on (see applications/tafenet/README.md, "Presets and the feature cache")
+        pytest.skip(f"this machine's glyph-composition features come from another backbone run "
+                    f"(test-seen accuracy {data.extra['backbone'].get('test_seen_accuracy')}) than the preset's "
+                    f"({meta['data']['feature_backbone'].get('test_seen_accuracy')})")
     index = np.array(meta["replay"]["sample_indices"])
     scores = model.predict(data.features[index], tasks=zsl.composition_tasks(data, kind), verbose=0)
     predicted = np.argmax(scores, 1)
