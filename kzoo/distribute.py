@@ -54,6 +54,17 @@ def scale_loss_for_replicas(loss):
     return loss if replicas == 1 else loss * tf.cast(1.0 / replicas, loss.dtype)
 
 
+def loss_scaled_optimizer(optimizer, dtype_policy):
+    """`optimizer` wrapped in a `LossScaleOptimizer` under `mixed_float16`, else as it is.
+
+    Keras wraps only the optimizer passed to `compile`; applications with more than one
+    optimizer (TAFE-Net's task network, AMAZ's three groups) wrap the others with this.
+    """
+    if dtype_policy.name != "mixed_float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
 def check_tasks_divisible(tasks, strategy=None, argument="tasks"):
     """Raises a `ValueError` when a task batch of `tasks` cannot be split evenly.
 

@@ -274,9 +274,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
             task_optimizer = type(optimizer).from_config(
                 {**optimizer.get_config(), "learning_rate": rate * self.task_learning_rate_multiplier})
         self.task_optimizer = keras.optimizers.get(task_optimizer)
-        if self.dtype_policy.name == "mixed_float16" and not isinstance(self.task_optimizer,
-                                                                       keras.optimizers.LossScaleOptimizer):
-            self.task_optimizer = keras.optimizers.LossScaleOptimizer(self.task_optimizer)  # as Keras wraps `optimizer`
+        self.task_optimizer = distribute.loss_scaled_optimizer(self.task_optimizer, self.dtype_policy)
         kwargs.pop("loss", None)
         super().compile(optimizer=optimizer, **kwargs)
 

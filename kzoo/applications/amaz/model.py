@@ -597,10 +597,9 @@ class AMAZ(presets.PresetMixin, keras.Model):
                                     else keras.optimizers.get(attribute_optimizer))
         self.generator_optimizer = (keras.optimizers.Adam(rates[2]) if generator_optimizer == "auto"
                                     else keras.optimizers.get(generator_optimizer))
-        if self.dtype_policy.name == "mixed_float16":  # Keras wraps `optimizer` itself
-            self.attribute_optimizer, self.generator_optimizer = (
-                o if isinstance(o, keras.optimizers.LossScaleOptimizer) else keras.optimizers.LossScaleOptimizer(o)
-                for o in (self.attribute_optimizer, self.generator_optimizer))
+        self.attribute_optimizer, self.generator_optimizer = (  # Keras wraps `optimizer` itself
+            distribute.loss_scaled_optimizer(o, self.dtype_policy)
+            for o in (self.attribute_optimizer, self.generator_optimizer))
         kwargs.pop("loss", None)
         kwargs.pop("metrics", None)
         super().compile(optimizer=optimizer, **kwargs)
