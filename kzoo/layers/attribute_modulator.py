@@ -35,6 +35,11 @@ class AttributeModulator(keras.layers.Layer):
         bias: add the modulation bias `act(b)`. Defaults to `True`.
         kernel_initializer: initializer of the two dense layers. Defaults to
             `"glorot_uniform"`.
+        bias_initializer: initializer of the two dense layers' biases, i.e. of
+            `w` and `b` before the task embedding moves them. Defaults to
+            `"zeros"` (with sigmoid: scale 1.5 and offset 0.5 at initialization).
+            A negative constant, e.g. `-4.0`, starts eq. (3) near the identity
+            (`sigmoid(-4) = 0.018`); the paper does not give an initialization.
 
     Call arguments:
         inputs: `o`, shape `[B, ..., D]`.
@@ -56,7 +61,7 @@ class AttributeModulator(keras.layers.Layer):
     """
 
     def __init__(self, units, base=True, operator="+", activation="sigmoid", bias=True,
-                 kernel_initializer="glorot_uniform", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Expected `units` to be a positive integer. Received: units={units!r}.")
@@ -75,10 +80,11 @@ class AttributeModulator(keras.layers.Layer):
         self.activation = activation
         self.bias = bool(bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.scale_dense = keras.layers.Dense(units, kernel_initializer=self.kernel_initializer, name="w",
-                                              dtype=self.dtype_policy)
-        self.bias_dense = (keras.layers.Dense(units, kernel_initializer=self.kernel_initializer, name="b",
-                                              dtype=self.dtype_policy) if self.bias else None)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        dense = dict(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
+                     dtype=self.dtype_policy)
+        self.scale_dense = keras.layers.Dense(units, name="w", **dense)
+        self.bias_dense = keras.layers.Dense(units, name="b", **dense) if self.bias else None
 
     def build(self, inputs_shape, task_embedding_shape):
         if inputs_shape[-1] is not None and inputs_shape[-1] != self.units:
@@ -129,4 +135,5 @@ class AttributeModulator(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "base": self.base, "operator": self.operator,
                 "activation": self.activation, "bias": self.bias,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}

@@ -7,14 +7,14 @@ glyph set, and the GZSL / composition metrics.
 >>> awa2 = zsl.load_xlsa17("xlsa17/data/AWA2")  # res101.mat + att_splits.mat  # doctest: +SKIP
 """
 
-from kzoo.zsl.compositional import composition_tasks, glyph_compositions
+from kzoo.zsl.compositional import composition_tasks, glyph_compositions, save_glyph_backbone
 from kzoo.zsl.dataset import SPLITS, ZeroShotData, statistics_table
 from kzoo.zsl.metrics import (average_precision, gzsl_scores, harmonic_mean, mean_average_precision,
                               per_class_accuracy, top_k_accuracy)
 from kzoo.zsl.xlsa17 import load_xlsa17, save_xlsa17
 
 __all__ = [
-    "SPLITS", "ZeroShotData", "average_precision", "composition_tasks", "glyph_compositions",
+    "SPLITS", "ZeroShotData", "average_precision", "composition_tasks", "glyph_compositions", "save_glyph_backbone",
     "gzsl_scores", "harmonic_mean", "load_xlsa17", "mean_average_precision", "per_class_accuracy",
     "save_xlsa17", "statistics_table", "top_k_accuracy",
 ]

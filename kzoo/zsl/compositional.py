@@ -44,6 +44,7 @@ def glyph_compositions(
     backbone_channels=64,
     backbone_epochs=8,
     seed=0,
+    backbone_weights="auto",
     cache_dir=None,
     verbose=1,
 ):
@@ -73,14 +74,21 @@ def glyph_compositions(
 
     Features: a `ConvBackbone(backbone_channels, 4 blocks)` with a softmax head over
     the seen classes, trained for `backbone_epochs` epochs (Adam 1e-3, batch 64) on
-    the `trainval` images only, with `keras.utils.set_random_seed(seed)`; the
+    the `trainval` images only, with `keras.utils.set_random_seed(seed)`. That
+    training is not bit-reproducible across machines (CPU kernels round
+    differently), so the backbone trained for the default arguments ships with kzoo
+    (`saved_models/zsl/glyph_compositions_backbone/`, written by
+    `save_glyph_backbone`) and is loaded instead of trained when the arguments
+    match, so that every machine gets the same features and the TAFE-Net and AMAZ
+    presets replay their recorded scores; the
     features are its flattened output (ReLU, then max-pool) for every image,
     `backbone_channels * (image_size // 16)**2` wide.
 
     The images are rendered and cached by `glyphs(characters=...)`; the features
     and split are cached in `cache_dir` too (atomic writes, keyed by every argument,
-    the images and the library versions). First call with the defaults: about 3-5
-    minutes on 2 CPU cores (mostly the backbone); later calls: about a second.
+    the images, the library versions and the backbone weights). First call with the
+    defaults: about a minute on 2 CPU cores with the shipped backbone (3-5 minutes
+    when one is trained); later calls: about a second.
 
     Args:
         image_size: image height and width. Defaults to `32` (marks are a few pixels).
@@ -95,6 +103,9 @@ def glyph_compositions(
         backbone_channels: conv channels of the feature backbone. Defaults to `64`.
         backbone_epochs: training epochs of the backbone. Defaults to `8`.
         seed: non-negative integer seed of rendering, split and backbone. Defaults to `0`.
+        backbone_weights: `"auto"` (the shipped backbone when it was trained with
+            these arguments, else a new one is trained), `None` (always train), or
+            a folder written by `save_glyph_backbone`. Defaults to `"auto"`.
         cache_dir: cache folder. Defaults to `$KZOO_CACHE`, else `~/.cache/kzoo`.
         verbose: print progress while building (not when loading). Defaults to `1`.
 
@@ -104,7 +115,8 @@ def glyph_compositions(
         composition view `pair_attribute` int32 `[C]` (index into
         `pair_attribute_names`, the diacritic combination, `"none"` for plain
         letters), `pair_object` int32 `[C]` (index into `object_names`, the base
-        letter), `scripts` `[C]` and `backbone` (its training command and scores).
+        letter), `scripts` `[C]` and `backbone` (its training command and scores,
+        and the weights file with its SHA-256 when it was loaded).
 
     Example:
 
@@ -112,6 +124,33 @@ def glyph_compositions(
     >>> data = zsl.glyph_compositions()  # doctest: +SKIP
     >>> print(zsl.statistics_table(data))  # doctest: +SKIP
     """
+    args, paths = _data_arguments(image_size, examples_per_class, unseen_fraction, test_seen_fraction, scripts,
+                                  bases, fonts, min_fonts, backbone_channels, backbone_epochs, seed)
+    weights = _backbone_folder(backbone_weights, args)
+    path = _cache_path(cache_dir, args, paths, weights)
+    data = _load_cache(path)
+    if data is None:
+        data, _ = _build(paths, cache_dir, verbose, path, weights=weights, **args)
+        glyph_source.save_npz_cache(path, data, "glyph compositions")
+    chars = [str(c) for c in data["chars"]]
+    table = _attribute_table(chars)
+    report = json.loads(str(data["report"]))
+    extra = {
+        "pair_attribute": table["pair_attribute"], "pair_attribute_names": table["pair_attribute_names"],
+        "pair_object": table["pair_object"], "object_names": table["object_names"],
+        "scripts": table["scripts"], "backbone": report,
+    }
+    return ZeroShotData(
+        data["features"], data["labels"], table["attributes"], data["trainval"], data["test_seen"],
+        data["test_unseen"],
+        class_names=chars, attribute_names=table["attribute_names"], name="glyph-compositions",
+        images=data["images"], granularity="fine", extra=extra,
+    )
+
+
+def _data_arguments(image_size, examples_per_class, unseen_fraction, test_seen_fraction, scripts, bases, fonts,
+                    min_fonts, backbone_channels, backbone_epochs, seed):
+    """Checks `glyph_compositions`' data arguments: the normalised arguments and the font paths."""
     check_int(image_size, "image_size", 16)
     check_int(examples_per_class, "examples_per_class", 2)
     check_int(seed, "seed", 0)
@@ -134,30 +173,14 @@ def glyph_compositions(
                 unseen_fraction=float(unseen_fraction), test_seen_fraction=float(test_seen_fraction),
                 scripts=scripts, bases=bases, min_fonts=int(min_fonts), channels=int(backbone_channels),
                 epochs=int(backbone_epochs), seed=int(seed))
-    path = _cache_path(cache_dir, args, paths)
-    data = _load_cache(path)
-    if data is None:
-        data = _build(paths, cache_dir, verbose, path, **args)
-        glyph_source.save_npz_cache(path, data, "glyph compositions")
-    chars = [str(c) for c in data["chars"]]
-    table = _attribute_table(chars)
-    report = json.loads(str(data["report"]))
-    extra = {
-        "pair_attribute": table["pair_attribute"], "pair_attribute_names": table["pair_attribute_names"],
-        "pair_object": table["pair_object"], "object_names": table["object_names"],
-        "scripts": table["scripts"], "backbone": report,
-    }
-    return ZeroShotData(
-        data["features"], data["labels"], table["attributes"], data["trainval"], data["test_seen"],
-        data["test_unseen"],
-        class_names=chars, attribute_names=table["attribute_names"], name="glyph-compositions",
-        images=data["images"], granularity="fine", extra=extra,
-    )
+    return args, paths
 
 
 def _build(paths, cache_dir, verbose, path, image_size, examples_per_class, unseen_fraction, test_seen_fraction,
-           scripts, bases, min_fonts, channels, epochs, seed):
-    """Chooses the characters, splits, renders and trains the backbone: the cache arrays."""
+           scripts, bases, min_fonts, channels, epochs, seed, weights=None):
+    """Chooses the characters, splits, renders and trains (or loads) the backbone.
+
+    Returns the cache arrays and the feature extractor (a `keras.Model`)."""
     if verbose:
         print("glyph_compositions: choosing characters and rendering (first call only)", flush=True)
     chars = _choose_characters(paths, scripts, bases, min_fonts, image_size)
@@ -178,12 +201,14 @@ def _build(paths, cache_dir, verbose, path, image_size, examples_per_class, unse
             trainval.extend(rows[~pick])
     trainval, test_seen, test_unseen = (np.array(sorted(x), np.int64) for x in (trainval, test_seen, test_unseen))
     if verbose:
-        print(f"glyph_compositions: training the feature backbone on {trainval.size} images of "
-              f"{len(chars) - len(unseen)} seen classes (cached afterwards in {path})", flush=True)
-    features, report = _train_backbone(src.images, src.labels, trainval, test_seen, channels, epochs, seed, verbose)
+        action = f"loading the feature backbone from {weights}" if weights else (
+            f"training the feature backbone on {trainval.size} images of {len(chars) - len(unseen)} seen classes")
+        print(f"glyph_compositions: {action} (cached afterwards in {path})", flush=True)
+    features, report, model = _backbone_features(src.images, src.labels, trainval, test_seen, channels, epochs, seed,
+                                                 verbose, weights, chars)
     return {"chars": np.array(chars), "images": src.images, "labels": src.labels, "features": features,
             "trainval": trainval, "test_seen": test_seen, "test_unseen": test_unseen,
-            "report": np.array(json.dumps(report))}
+            "report": np.array(json.dumps(report))}, model
 
 
 def composition_tasks(data, kind="attributes"):
@@ -331,8 +356,104 @@ def _split_classes(table, unseen_fraction, seed):
 # ---------------------------------------------------------------------- backbone
 
 
-def _train_backbone(images, labels, trainval, test_seen, channels, epochs, seed, verbose):
-    """Trains ConvBackbone + softmax on trainval (seen classes); features of every image."""
+BACKBONE_PRESET = ("zsl", "glyph_compositions_backbone")
+_BACKBONE_WEIGHTS = "backbone.weights.h5"
+_BACKBONE_METADATA = "metadata.json"
+
+
+def _backbone_folder(backbone_weights, args):
+    """The backbone folder to load for `args` (`None`: train one)."""
+    if backbone_weights is None:
+        return None
+    if isinstance(backbone_weights, str) and backbone_weights == "auto":
+        from kzoo.presets import presets_root
+
+        folder = presets_root().joinpath(*BACKBONE_PRESET)
+        if not (folder / _BACKBONE_WEIGHTS).exists():
+            return None
+        return folder if json.loads((folder / _BACKBONE_METADATA).read_text())["arguments"] == args else None
+    folder = os.fspath(backbone_weights)
+    if not os.path.exists(os.path.join(folder, _BACKBONE_WEIGHTS)):
+        raise FileNotFoundError(f"Expected `backbone_weights` to be \"auto\", None or a folder holding "
+                                f"{_BACKBONE_WEIGHTS} (written by save_glyph_backbone). Received: "
+                                f"backbone_weights={backbone_weights!r}.")
+    saved = json.loads(open(os.path.join(folder, _BACKBONE_METADATA)).read())["arguments"]
+    if saved != args:
+        differ = sorted(k for k in args if saved.get(k) != args[k])
+        raise ValueError(f"Expected `backbone_weights` trained with these arguments; the backbone in {folder} was "
+                         f"trained with {', '.join(f'{k}={saved.get(k)!r}' for k in differ)}. Received: "
+                         f"{', '.join(f'{k}={args[k]!r}' for k in differ)}.")
+    return folder
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def save_glyph_backbone(folder=None, **kwargs):
+    """Trains the glyph-compositions feature backbone and saves it for shipping.
+
+    Writes `backbone.weights.h5` (the conv backbone and its softmax head) and
+    `metadata.json` (the `glyph_compositions` arguments, the character list, the
+    training recipe and its test-seen accuracy) atomically to `folder`, by default
+    the shipped `saved_models/zsl/glyph_compositions_backbone/` of the checkout.
+    `glyph_compositions(**kwargs)` then loads it instead of training.
+
+        python -c "from kzoo import zsl; zsl.save_glyph_backbone()"
+
+    Args:
+        folder: the output folder. Defaults to the shipped location.
+        **kwargs: `glyph_compositions` arguments (not `backbone_weights`,
+            `cache_dir`, `verbose`).
+
+    Returns:
+        The folder, as a `pathlib.Path`.
+    """
+    import inspect
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    from kzoo.presets import presets_root
+
+    data_arguments = list(inspect.signature(_data_arguments).parameters)
+    unknown = sorted(set(kwargs) - set(data_arguments))
+    if unknown:
+        raise ValueError(f"Expected `glyph_compositions` data arguments ({', '.join(data_arguments)}). "
+                         f"Received: {', '.join(unknown)}.")
+    defaults = inspect.signature(glyph_compositions).parameters
+    args, paths = _data_arguments(**{k: kwargs.get(k, defaults[k].default) for k in data_arguments})
+    folder = Path(folder) if folder is not None else presets_root().joinpath(*BACKBONE_PRESET)
+    with tempfile.TemporaryDirectory() as cache:
+        data, model = _build(paths, cache, 1, os.path.join(cache, "unused.npz"), **args)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            # an uncompiled model over the same layers: the file holds no optimizer state
+            keras.Model(model.inputs, model.outputs).save_weights(tmp / _BACKBONE_WEIGHTS)
+            report = json.loads(str(data["report"]))
+            (tmp / _BACKBONE_METADATA).write_text(json.dumps({
+                "arguments": args, "characters": "".join(str(c) for c in data["chars"]), "report": report,
+                "command": "python -c \"from kzoo import zsl; zsl.save_glyph_backbone()\"",
+            }, indent=1, ensure_ascii=False) + "\n")
+            os.chmod(tmp, 0o755)
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return folder
+
+
+def _backbone_features(images, labels, trainval, test_seen, channels, epochs, seed, verbose, weights=None,
+                       chars=None):
+    """ConvBackbone + softmax trained on trainval (seen classes), or loaded from `weights`.
+
+    Returns the features of every image, the report and the classifier model."""
     import keras
 
     from kzoo.layers.conv_backbone import ConvBackbone
@@ -347,9 +468,16 @@ def _train_backbone(images, labels, trainval, test_seen, channels, epochs, seed,
     features = backbone(inputs)
     logits = keras.layers.Dense(seen.size, name="head")(features)
     model = keras.Model(inputs, logits)
-    model.compile(keras.optimizers.Adam(1e-3),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    if epochs:
+    if weights:
+        meta = json.loads(open(os.path.join(weights, _BACKBONE_METADATA)).read())
+        if chars is not None and meta["characters"] != "".join(chars):
+            raise ValueError(f"Expected the backbone in {weights} to be trained on this machine's characters; its "
+                             f"character list differs (fonts or Unicode data differ). Pass backbone_weights=None "
+                             f"to train a backbone here.")
+        model.load_weights(os.path.join(weights, _BACKBONE_WEIGHTS))
+    elif epochs:
+        model.compile(keras.optimizers.Adam(1e-3),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         model.fit(x[trainval], index[labels[trainval]], batch_size=64, epochs=epochs, shuffle=True,
                   verbose=2 if verbose else 0)
     extractor = keras.Model(inputs, features)
@@ -362,11 +490,16 @@ def _train_backbone(images, labels, trainval, test_seen, channels, epochs, seed,
                     f"{seen.size} seen classes, keras.utils.set_random_seed({seed})",
         "test_seen_accuracy": test_accuracy,
     }
-    return out, report
+    if weights:
+        trained = json.loads(open(os.path.join(weights, _BACKBONE_METADATA)).read())["report"]
+        report = {**trained, "test_seen_accuracy": test_accuracy,
+                  "weights": "/".join(BACKBONE_PRESET + (_BACKBONE_WEIGHTS,)),
+                  "weights_sha256": _sha256(os.path.join(weights, _BACKBONE_WEIGHTS))}
+    return out, report, model
 
 
-def _cache_path(cache_dir, args, paths):
-    """A hash of the arguments, font files and library versions."""
+def _cache_path(cache_dir, args, paths, weights=None):
+    """A hash of the arguments, font files, library versions and backbone weights."""
     import keras
     import tensorflow as tf
     from fontTools import version as fonttools_version
@@ -376,7 +509,8 @@ def _cache_path(cache_dir, args, paths):
         cache_dir = os.environ.get("KZOO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "kzoo")
     digest = hashlib.sha256(json.dumps(
         [_FORMAT_VERSION, args, unicodedata.unidata_version, fonttools_version, Image.__version__,
-         features.version("freetype2"), keras.__version__, tf.__version__], sort_keys=True).encode())
+         features.version("freetype2"), keras.__version__, tf.__version__,
+         _sha256(os.path.join(weights, _BACKBONE_WEIGHTS)) if weights else None], sort_keys=True).encode())
     for path in paths:
         with open(path, "rb") as f:
             digest.update(os.path.basename(path).encode() + hashlib.sha256(f.read()).digest())

@@ -155,6 +155,17 @@ def test_attribute_dimension_mismatch_is_named(data):
         model.synthesize(np.ones((2, A)), 3)
 
 
+def test_modulator_initial_logit_sets_every_modulation_bias_and_is_saved():
+    model = small(modulator_initial_logit=-4.0)
+    model.build()
+    for modulator in model.modulators:
+        for dense in (modulator.scale_dense, modulator.bias_dense):
+            np.testing.assert_array_equal(np.asarray(dense.bias), -4.0)
+    assert AMAZ.from_config(model.get_config()).modulator_initial_logit == -4.0
+    with pytest.raises(ValueError, match="modulator_initial_logit"):
+        small(modulator_initial_logit="identity")
+
+
 def test_nan_attributes_and_bad_sigma_raise():
     model = small()
     with pytest.raises(ValueError, match="finite"):

@@ -37,6 +37,17 @@ def test_default_is_equation_3():
     np.testing.assert_allclose(np.asarray(layer(o, e)), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_negative_bias_initializer_starts_near_the_identity():
+    layer = AttributeModulator(5, bias_initializer=keras.initializers.Constant(-4.0), kernel_initializer="zeros")
+    o = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    s = sigmoid(-4.0)
+    out = np.asarray(layer(o, np.ones((2, 4), "float32")))
+    np.testing.assert_allclose(out, (1 + s) * o + s, rtol=1e-5, atol=1e-6)
+    assert np.abs(out - o).max() < 0.1  # the default (zeros) adds 0.5 and scales by 1.5
+    clone = AttributeModulator.from_config(layer.get_config())
+    assert keras.initializers.serialize(clone.bias_initializer)["config"]["value"] == -4.0
+
+
 # The eight rows of Table IV: (base, operator, activation, bias) -> formula
 TABLE_IV = [
     (False, None, None, False, lambda o, w, b: w * o),

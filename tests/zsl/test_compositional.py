@@ -87,3 +87,29 @@ def test_bad_arguments(font):
         zsl.glyph_compositions(bases=["a"])
     with pytest.raises(ValueError, match="No precomposed letters"):
         zsl.glyph_compositions(fonts=[font], scripts=["Latin"], bases="q", verbose=0)
+
+
+def test_a_saved_backbone_gives_the_same_features_without_training(small, font, tmp_path):
+    data_args = {k: v for k, v in SMALL.items() if k != "verbose"}
+    folder = zsl.save_glyph_backbone(tmp_path / "backbone", fonts=[font], **data_args)
+    assert sorted(p.name for p in folder.iterdir()) == ["backbone.weights.h5", "metadata.json"]
+    loaded = zsl.glyph_compositions(fonts=[font], cache_dir=tmp_path / "cache", backbone_weights=folder, **SMALL)
+    # the same seeded training as the fixture's build, so the same weights and features
+    np.testing.assert_allclose(loaded.features, small.features, rtol=1e-5, atol=1e-6)
+    report = loaded.extra["backbone"]
+    assert len(report["weights_sha256"]) == 64 and report["weights"].endswith("backbone.weights.h5")
+    assert report["test_seen_accuracy"] == pytest.approx(small.extra["backbone"]["test_seen_accuracy"])
+    # the loaded backbone is not trained again: features do not depend on the epochs run here
+    with pytest.raises(ValueError, match="backbone_epochs|epochs=1"):
+        zsl.glyph_compositions(fonts=[font], cache_dir=tmp_path / "cache", backbone_weights=folder,
+                               **{**SMALL, "backbone_epochs": 2})
+
+
+def test_backbone_weights_bad_input(font, tmp_path):
+    with pytest.raises(FileNotFoundError, match="backbone_weights"):
+        zsl.glyph_compositions(fonts=[font], cache_dir=tmp_path, backbone_weights=tmp_path / "missing", **SMALL)
+    with pytest.raises(ValueError, match="verbose|Received: colour"):
+        zsl.save_glyph_backbone(tmp_path / "b", colour="red")
+    # "auto" with arguments no shipped backbone was trained for trains one (SMALL is such a case)
+    args, _ = compositional._data_arguments(16, 5, 0.25, 0.2, ["Latin"], "aeouAEOU", [font], 2, 4, 1, 0)
+    assert compositional._backbone_folder("auto", args) is None

@@ -133,6 +133,12 @@ class AMAZ(presets.PresetMixin, keras.Model):
             the modulation operator (`AttributeModulator`'s `base`, `operator`,
             `activation`, `bias`; the Table IV ablation). Defaults to eq. (3):
             `True`, `"+"`, `"sigmoid"`, `True`.
+        modulator_initial_logit: initial value of the modulation logits `w_j` and
+            `b_j` (the bias of the two dense layers of eq. 2). `0` gives eq. (3)
+            a scale of 1.5 and an offset of 0.5 at initialization; a negative
+            value such as `-4` starts it near the identity (scale and offset
+            `sigmoid(-4) = 0.018`). The paper gives no initialization.
+            Defaults to `0.0`.
         inner_learning_rates: `(alpha_1, alpha_2, alpha_3)` of the support-set SGD
             steps. Defaults to `(1e-3, 1e-3, 1e-3)`.
         meta_learning_rates: `(beta_1, beta_2, beta_3)`, the Adam learning rates
@@ -174,7 +180,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
                  generator_units=(2048, 2048, 2048), embedding_dim=2048, discriminator_units=(1024, 512),
                  classifier_units=(512, 512), decoder_units=(1024, 512), dropout=0.5, modulate=True,
                  modulator_base=True, modulator_operator="+", modulator_activation="sigmoid", modulator_bias=True,
-                 inner_learning_rates=(1e-3, 1e-3, 1e-3), meta_learning_rates=(1e-3, 1e-5, 1e-5),
+                 modulator_initial_logit=0.0, inner_learning_rates=(1e-3, 1e-3, 1e-3), meta_learning_rates=(1e-3, 1e-5, 1e-5),
                  gradient_penalty=10.0, train_sigma=0.1, synthesis_sigma=1.0, seed=0, output_activation=None,
                  modulation_scope="task", modulator_objective="ad", **kwargs):
         super().__init__(**kwargs)
@@ -195,6 +201,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
         self.modulate = bool(modulate)
         self.modulator_base, self.modulator_operator = bool(modulator_base), modulator_operator
         self.modulator_activation, self.modulator_bias = modulator_activation, bool(modulator_bias)
+        if isinstance(modulator_initial_logit, bool) or not isinstance(modulator_initial_logit, (int, float)):
+            raise ValueError(f"Expected `modulator_initial_logit` to be a number. "
+                             f"Received: modulator_initial_logit={modulator_initial_logit!r}.")
+        self.modulator_initial_logit = float(modulator_initial_logit)
         for name, rates in (("inner_learning_rates", inner_learning_rates),
                             ("meta_learning_rates", meta_learning_rates)):
             if len(tuple(rates)) != 3:
@@ -230,6 +240,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             self.modulators = [
                 AttributeModulator(size, base=self.modulator_base, operator=modulator_operator,
                                    activation=modulator_activation, bias=self.modulator_bias,
+                                   bias_initializer=keras.initializers.Constant(self.modulator_initial_logit),
                                    name=f"attribute_modulator_{j}", dtype=self.dtype_policy)
                 for j, size in enumerate((noise_dim + attribute_dim, *units, feature_dim))]
         else:
@@ -643,6 +654,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             "decoder_units": list(self.decoder_units), "dropout": self.dropout, "modulate": self.modulate,
             "modulator_base": self.modulator_base, "modulator_operator": self.modulator_operator,
             "modulator_activation": self.modulator_activation, "modulator_bias": self.modulator_bias,
+            "modulator_initial_logit": self.modulator_initial_logit,
             "inner_learning_rates": list(self.inner_learning_rates),
             "meta_learning_rates": list(self.meta_learning_rates), "gradient_penalty": self.gradient_penalty,
             "train_sigma": self.train_sigma, "synthesis_sigma": self.synthesis_sigma, "seed": self.seed,
