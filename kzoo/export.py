@@ -13,6 +13,8 @@ from pathlib import Path
 
 import keras
 
+from kzoo.checks import check_int
+
 
 def export_serving(model, directory, version=1):
     """Exports `model` for TF Serving as `<directory>/<version>/`.
@@ -39,8 +41,7 @@ def export_serving(model, directory, version=1):
     """
     if not hasattr(model, "serving_specs"):
         raise ValueError(f"Expected a kzoo application. Received: {type(model).__name__}.")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(f"Expected `version` to be a positive integer. Received: version={version!r}.")
+    check_int(version, "version", 1)
     directory = Path(directory)
     target = directory / str(version)
     if target.exists():

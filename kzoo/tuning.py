@@ -52,6 +52,7 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo import applications
+from kzoo.checks import check_int
 from kzoo.zsl.metrics import per_class_accuracy
 
 
@@ -146,8 +147,7 @@ class EpisodicHyperModel(ApplicationHyperModel):
 
     def __init__(self, example_shape=(28, 28, 1), ways=5, fixed=None, name=None, **kwargs):
         super().__init__(fixed=fixed, name=name, **kwargs)
-        if isinstance(ways, bool) or not isinstance(ways, int) or ways < 2:
-            raise ValueError(f"Expected `ways` to be an integer >= 2. Received: ways={ways!r}.")
+        check_int(ways, "ways", 2)
         self.example_shape = tuple(example_shape)
         self.ways = ways
 

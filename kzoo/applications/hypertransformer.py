@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from kzoo.applications.episodic_model import EpisodicModel
+from kzoo.checks import check_int
 from kzoo.layers.weight_slice_transformer import WeightSliceTransformer
 
 GENERATE = ("logits", "all")
@@ -122,8 +123,7 @@ class HyperTransformer(EpisodicModel):
         super().__init__(example_shape=example_shape, **kwargs)
         for name, value in (("num_ways", num_ways), ("channels", channels), ("blocks", blocks),
                             ("image_embedding_dim", image_embedding_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}.")
+            check_int(value, name, 1)
         if activation_embedding_dim is not None and (
                 isinstance(activation_embedding_dim, bool) or not isinstance(activation_embedding_dim, int)
                 or activation_embedding_dim < 2):

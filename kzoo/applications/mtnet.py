@@ -7,6 +7,7 @@ from keras import ops
 
 from kzoo import distribute
 from kzoo.applications.episodic_model import EpisodicModel
+from kzoo.checks import check_int
 from kzoo.layers.batch_stat_normalization import BatchStatNormalization
 from kzoo.layers.masked_transform_cell import MaskedTransformCell
 from kzoo.training.inner_loop import inner_loop
@@ -83,11 +84,9 @@ class MTNet(EpisodicModel):
             raise ValueError(f"`full_mask=True` needs a masked variant (mnet, mtnet). Received: variant={variant!r}.")
         for name, value, minimum in (("inner_steps", inner_steps, 0), ("num_outputs", num_outputs, 1),
                                      ("channels", channels, 1), ("blocks", blocks, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}.")
+            check_int(value, name, minimum)
         eval_inner_steps = inner_steps if eval_inner_steps is None else eval_inner_steps
-        if isinstance(eval_inner_steps, bool) or not isinstance(eval_inner_steps, int) or eval_inner_steps < 0:
-            raise ValueError(f"Expected `eval_inner_steps` >= 0. Received: eval_inner_steps={eval_inner_steps!r}.")
+        check_int(eval_inner_steps, "eval_inner_steps", 0)
         if not inner_lr > 0:
             raise ValueError(f"Expected `inner_lr` > 0. Received: inner_lr={inner_lr!r}.")
         if not temperature > 0:

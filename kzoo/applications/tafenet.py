@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from kzoo import distribute, presets
+from kzoo.checks import check_int
 from kzoo.layers.factorized import FactorizedDense
 
 
@@ -124,8 +125,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
         for name, value, low in (("feature_dim", feature_dim, 1), ("task_dim", task_dim, 1),
                                  ("task_layers", task_layers, 1), ("task_units", task_units, 1),
                                  ("classifier_units", classifier_units, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"Expected `{name}` to be an integer >= {low}. Received: {name}={value!r}.")
+            check_int(value, name, low)
         hidden_units = tuple(int(u) for u in hidden_units)
         if not hidden_units or min(hidden_units) < 1:
             raise ValueError(f"Expected a non-empty `hidden_units` of positive widths. Received: {hidden_units!r}.")

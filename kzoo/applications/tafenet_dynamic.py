@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kzoo.checks import check_int
 from kzoo.layers.factorized import FactorizedConv2D
 
 
@@ -47,8 +48,7 @@ class DynamicTAFENet(keras.Model):
     def __init__(self, num_classes, image_shape=(28, 28, 1), channels=(32, 32, 64, 64), task_channels=8,
                  beta=0.1, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-            raise ValueError(f"Expected `num_classes` >= 2. Received: num_classes={num_classes!r}.")
+        check_int(num_classes, "num_classes", 2)
         if beta < 0:
             raise ValueError(f"Expected `beta` >= 0. Received: beta={beta!r}.")
         self.num_classes = int(num_classes)

@@ -2,6 +2,8 @@
 
 import keras
 
+from kzoo.checks import check_int
+
 #: glyph scripts the built-in probe never sees in training, so Task2Vec tasks on them are new
 HELD_OUT_SCRIPTS = ("Armenian", "Greek", "Hebrew", "Lao", "Ogham")
 
@@ -39,8 +41,7 @@ def probe_resnet(num_classes, input_shape=(28, 28, 1), widths=(16, 32, 64, 128),
     Returns:
         A functional `keras.Model` mapping `[B, H, W, C]` images to `[B, num_classes]` logits.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"Expected `num_classes` to be an integer >= 2. Received: num_classes={num_classes!r}.")
+    check_int(num_classes, "num_classes", 2)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = keras.layers.BatchNormalization(name="stem_bn")(x)

@@ -23,10 +23,3 @@ def check_images(images, name):
             f"Expected float `{name}` in [0, 1]. Received: values in "
             f"[{float(images.min()):g}, {float(images.max()):g}]."
         )
-
-
-def check_int(value, name, minimum):
-    """Returns `value` as an int, or raises a `ValueError` unless it is an integer >= `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}.")
-    return int(value)

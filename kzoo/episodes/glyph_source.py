@@ -22,7 +22,7 @@ from fontTools import version as fonttools_version
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-from kzoo.episodes.checks import check_int as _check_int
+from kzoo.checks import check_int as _check_int
 from kzoo.episodes.source import Source
 from kzoo.files import atomic_path
 

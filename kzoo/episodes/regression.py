@@ -11,7 +11,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from kzoo.episodes.checks import check_int as _check_int
+from kzoo.checks import check_int as _check_int
 
 
 def _check_range(value, name, positive=False):

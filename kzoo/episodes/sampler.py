@@ -20,7 +20,7 @@ batch `i` of a given seed is the same on every run, model and machine.
 import numpy as np
 import tensorflow as tf
 
-from kzoo.episodes.checks import check_int as _check_int
+from kzoo.checks import check_int as _check_int
 from kzoo.episodes.source import Source
 
 # Largest float32 image bank kept in memory (bytes); larger sources stay uint8.

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kzoo.checks import check_int
+
 OPERATORS = (None, "+", "-")
 ACTIVATIONS = (None, "sigmoid", "softmax")
 
@@ -63,8 +65,7 @@ class AttributeModulator(keras.layers.Layer):
     def __init__(self, units, base=True, operator="+", activation="sigmoid", bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Expected `units` to be a positive integer. Received: units={units!r}.")
+        check_int(units, "units", 1)
         if operator not in OPERATORS:
             raise ValueError(f"Expected `operator` in {list(OPERATORS)}. Received: operator={operator!r}.")
         if activation not in ACTIVATIONS:

@@ -2,6 +2,8 @@
 
 import keras
 
+from kzoo.checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class ConvBackbone(keras.layers.Layer):
@@ -33,8 +35,7 @@ class ConvBackbone(keras.layers.Layer):
     def __init__(self, channels=64, blocks=4, pool=True, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("channels", channels), ("blocks", blocks)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}.")
+            check_int(value, name, 1)
         self.channels = channels
         self.blocks = blocks
         self.pool = bool(pool)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kzoo.checks import check_int
+
 
 def _check_task_params(x_shape, task_shape, units, name):
     if task_shape[-1] is not None and units is not None and task_shape[-1] != units:
@@ -58,8 +60,7 @@ class FactorizedDense(keras.layers.Layer):
     def __init__(self, units, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Expected `units` to be a positive integer. Received: units={units!r}.")
+        check_int(units, "units", 1)
         self.units = units
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -139,8 +140,7 @@ class FactorizedConv2D(keras.layers.Layer):
     def __init__(self, filters, kernel_size=3, strides=1, padding="same", use_bias=False,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"Expected `filters` to be a positive integer. Received: filters={filters!r}.")
+        check_int(filters, "filters", 1)
         if padding not in ("same", "valid"):
             raise ValueError(f'Expected `padding` "same" or "valid". Received: padding={padding!r}.')
         self.filters = filters

@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kzoo.checks import check_int
+
 METHODS = ("montecarlo", "variational")
 _FILTER_LAYERS = (keras.layers.Conv2D, keras.layers.Dense)
 
@@ -109,8 +111,7 @@ class FisherProbe:
         if method not in METHODS:
             raise ValueError(f"Expected `method` in {METHODS}. Received: method={method!r}.")
         for name, value in (("max_samples", max_samples), ("batch_size", batch_size), ("head_epochs", head_epochs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "head_epochs" else 1):
-                raise ValueError(f"Expected `{name}` to be a positive integer. Received: {name}={value!r}.")
+            check_int(value, name, 0 if name == "head_epochs" else 1)
         self.probe = probe
         self.method = method
         self.max_samples = max_samples
@@ -138,8 +139,7 @@ class FisherProbe:
         self.feature_dim = int(features.shape[-1])
         candidates = [layer for layer in self.extractor.layers if isinstance(layer, _FILTER_LAYERS)]
         if layers is None:
-            if isinstance(skip_layers, bool) or not isinstance(skip_layers, int) or skip_layers < 0:
-                raise ValueError(f"Expected `skip_layers` >= 0. Received: skip_layers={skip_layers!r}.")
+            check_int(skip_layers, "skip_layers", 0)
             selected = candidates[skip_layers:]
             if not selected:
                 raise ValueError(

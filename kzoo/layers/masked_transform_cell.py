@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from kzoo.checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class MaskedTransformCell(keras.layers.Layer):
@@ -56,8 +58,7 @@ class MaskedTransformCell(keras.layers.Layer):
     def __init__(self, units, kernel_size=None, strides=1, use_transform=True, use_mask=True,
                  full_mask=False, temperature=1.0, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Expected `units` to be a positive integer. Received: units={units!r}.")
+        check_int(units, "units", 1)
         if not temperature > 0:
             raise ValueError(f"Expected `temperature` > 0. Received: temperature={temperature!r}.")
         if full_mask and not use_mask:

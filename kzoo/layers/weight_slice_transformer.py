@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from kzoo.checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class WeightSliceTransformer(keras.layers.Layer):
@@ -69,8 +71,7 @@ class WeightSliceTransformer(keras.layers.Layer):
                                      ("num_labels", num_labels, 1), ("embedding_dim", embedding_dim, 1),
                                      ("num_layers", num_layers, 1), ("num_heads", num_heads, 1),
                                      ("decoder_layers", decoder_layers, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={value!r}.")
+            check_int(value, name, minimum)
         if not nu > 0:
             raise ValueError(f"Expected `nu` > 0. Received: nu={nu!r}.")
         self.num_slices = num_slices

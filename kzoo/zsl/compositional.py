@@ -24,8 +24,8 @@ import zlib
 
 import numpy as np
 
+from kzoo.checks import check_int
 from kzoo.episodes import glyph_source
-from kzoo.episodes.checks import check_int
 from kzoo.zsl.dataset import ZeroShotData
 
 _FORMAT_VERSION = 1

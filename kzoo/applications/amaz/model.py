@@ -8,6 +8,7 @@ from keras import ops
 from kzoo import distribute, presets
 from kzoo.applications.amaz import losses
 from kzoo.applications.amaz.tasks import TASK_KEYS
+from kzoo.checks import check_int
 from kzoo.layers.attribute_modulator import AttributeModulator
 
 #: the three parameter groups of Algorithm 1, in the order they are updated
@@ -387,8 +388,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
                              f"attribute_dim). Received: {class_attributes.shape}.")
         if not np.all(np.isfinite(class_attributes)):
             raise ValueError("Expected finite `class_attributes`. Received: NaN or inf values.")
-        if isinstance(num_per_class, bool) or not isinstance(num_per_class, (int, np.integer)) or num_per_class < 1:
-            raise ValueError(f"Expected `num_per_class` >= 1. Received: num_per_class={num_per_class!r}.")
+        check_int(num_per_class, "num_per_class", 1)
         sigma = self.synthesis_sigma if sigma is None else _check_positive("sigma", sigma)
         if not self.built:
             self.build()

@@ -12,7 +12,7 @@ example scores picks the examples, and one `tf.gather` reads the features.
 import numpy as np
 import tensorflow as tf
 
-from kzoo.episodes.checks import check_int
+from kzoo.checks import check_int
 
 #: keys of one batch of AMAZ tasks (all with a leading task axis T)
 TASK_KEYS = ("support_x", "support_y", "support_attributes", "support_classes",
