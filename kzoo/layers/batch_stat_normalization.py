@@ -25,6 +25,16 @@ class BatchStatNormalization(keras.layers.Layer):
         center: learn `beta`. Defaults to `True`.
         scale: learn `gamma`. Defaults to `True`.
 
+    Call arguments:
+        inputs: the features, on the last axis.
+        first_order: compute the same values with TensorFlow's fused kernel (one
+            `FusedBatchNormV3` op, one `FusedBatchNormGradV3` op for its gradient)
+            for rank-4 float32/16 inputs. Its gradient is exact, but a gradient of
+            that gradient is not this layer's, so use it only for outputs that are
+            differentiated once, e.g. MAML's query pass: the meta-gradient flows
+            through it once, and second-order terms come from the support pass.
+            Defaults to `False`.
+
     Input shape: any, features on the last axis. Output shape: the input shape.
     """
 
@@ -41,7 +51,15 @@ class BatchStatNormalization(keras.layers.Layer):
         self.gamma = self.add_weight(shape=(features,), initializer="ones", name="gamma") if self.scale else None
         self.beta = self.add_weight(shape=(features,), initializer="zeros", name="beta") if self.center else None
 
-    def call(self, inputs):
+    def call(self, inputs, first_order=False):
+        if first_order and len(inputs.shape) == 4 and inputs.dtype in ("float32", "float16", "bfloat16"):
+            import tensorflow as tf
+
+            features = inputs.shape[-1]
+            gamma = ops.cast(self.gamma, "float32") if self.scale else ops.ones((features,), "float32")
+            beta = ops.cast(self.beta, "float32") if self.center else ops.zeros((features,), "float32")
+            return tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=self.epsilon, is_training=True,
+                                                    data_format="NHWC")[0]
         axes = tuple(range(len(inputs.shape) - 1))
         mean = ops.mean(inputs, axis=axes)
         variance = ops.mean(ops.square(inputs - mean), axis=axes)

@@ -111,6 +111,25 @@ def test_second_order_meta_gradient_through_batchnorm_matches_finite_differences
     assert difference > 1e-3  # second order really adds terms
 
 
+@pytest.mark.parametrize("first_order", [False, True])
+def test_fused_query_normalization_gives_the_same_meta_gradient(first_order):
+    # float32: the fused kernel runs on the query passes (and on first-order support passes)
+    fused, plain = _tiny_conv(first_order, dtype="float32"), _tiny_conv(first_order, dtype="float32")
+    plain.fused_query_norms = False
+    for src, dst in zip(fused.trainable_variables, plain.trainable_variables):
+        dst.assign(src)
+    x, y = _conv_episode()
+    x = {k: tf.cast(v, "float32") if v.dtype == tf.float64 else v for k, v in x.items()}
+    graph = tf.function(lambda: _meta_gradient(fused, x, y)).get_concrete_function().graph
+    ops = {op.type for op in graph.get_operations()}
+    assert "FusedBatchNormV3" in ops and "FusedBatchNormGradV3" in ops
+    loss_f, grads_f = _meta_gradient(fused, x, y)
+    loss_p, grads_p = _meta_gradient(plain, x, y)
+    np.testing.assert_allclose(float(loss_f), float(loss_p), rtol=1e-5)
+    for a, b in zip(grads_f, grads_p):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-3, atol=2e-5)
+
+
 @pytest.mark.parametrize(
     "variant, full_mask, has_transform, mask_shape",
     [("maml", False, False, None), ("tnet", False, True, None), ("mnet", False, False, (8,)),
