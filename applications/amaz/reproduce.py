@@ -60,10 +60,10 @@ def main(argv=None):
                         help="G's output activation (default relu: the features are post-ReLU, >= 0; 'linear' = none)")
     parser.add_argument("--modulation-scope", default="task", choices=("task", "class"),
                         help="AP's attribute set in training: the task's N classes (eq. 1) or each sample's class")
-    parser.add_argument("--modulator-objective", default="ad", choices=("ad", "gc"),
-                        help="loss of (AP, AM, AD): L_AD (Algorithm 1) or L_GC (eq. 8)")
-    parser.add_argument("--modulator-initial-logit", type=float, default=0.0,
-                        help="initial modulation logits w, b (0: eq. 3 starts as 1.5 o + 0.5; -4: near the identity)")
+    parser.add_argument("--modulator-objective", default="gc", choices=("ad", "gc"),
+                        help="loss of (AP, AM, AD): L_GC (eq. 8, the default) or L_AD (Algorithm 1)")
+    parser.add_argument("--modulator-initialization", default="identity", choices=("identity", "zeros"),
+                        help="modulators start near o' = o (default), or with zero logits (eq. 3: 1.5 o + 0.5)")
     parser.add_argument("--synthesis-sigma", type=float, default=0.1,
                         help="noise std at synthesis (default 0.1 = the training sigma; the paper: 1)")
     parser.add_argument("--paper-sizes", action="store_true", help="the supplementary's 2048-wide networks")
@@ -101,7 +101,7 @@ def main(argv=None):
                  dropout=args.dropout, inner_learning_rates=args.inner_lr, meta_learning_rates=args.meta_lr,
                  seed=args.seed, synthesis_sigma=args.synthesis_sigma, modulation_scope=args.modulation_scope,
                  modulator_objective=args.modulator_objective,
-                 modulator_initial_logit=args.modulator_initial_logit,
+                 modulator_initialization=args.modulator_initialization,
                  output_activation=None if args.output_activation == "linear" else args.output_activation,
                  **sizes, **VARIANTS[args.variant])
     model.compile()

@@ -7,6 +7,23 @@ from kzoo.checks import check_int
 
 OPERATORS = (None, "+", "-")
 ACTIVATIONS = (None, "sigmoid", "softmax")
+INITIALIZATIONS = ("zeros", "identity")
+#: |logit| of the identity initialization: sigmoid(-4) = 0.018
+IDENTITY_MARGIN = 4.0
+
+
+def identity_logits(base, activation):
+    """Initial `(w, b)` logits that make a modulator start near the identity `o' = o`.
+
+    Scale: `1 + act(w)` (base) or `act(w)` (no base) near 1; offset `act(b)` near 0.
+    Softmax cannot reach either (its D outputs sum to 1): its logits start equal,
+    `1/D` each, the closest it gets for large D.
+    """
+    if activation == "softmax":
+        return 0.0, 0.0
+    if activation == "sigmoid":
+        return (-IDENTITY_MARGIN if base else IDENTITY_MARGIN), -IDENTITY_MARGIN
+    return (0.0 if base else 1.0), 0.0
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -37,11 +54,11 @@ class AttributeModulator(keras.layers.Layer):
         bias: add the modulation bias `act(b)`. Defaults to `True`.
         kernel_initializer: initializer of the two dense layers. Defaults to
             `"glorot_uniform"`.
-        bias_initializer: initializer of the two dense layers' biases, i.e. of
-            `w` and `b` before the task embedding moves them. Defaults to
-            `"zeros"` (with sigmoid: scale 1.5 and offset 0.5 at initialization).
-            A negative constant, e.g. `-4.0`, starts eq. (3) near the identity
-            (`sigmoid(-4) = 0.018`); the paper does not give an initialization.
+        initialization: the dense layers' biases, i.e. `w` and `b` before the
+            task embedding moves them. `"zeros"`: eq. (3) starts as
+            `1.5 * o + 0.5`; `"identity"`: near `o' = o` (`identity_logits`; for
+            eq. 3 both logits start at -4, scale 1.018 and offset 0.018). The
+            paper gives no initialization. Defaults to `"zeros"`.
 
     Call arguments:
         inputs: `o`, shape `[B, ..., D]`.
@@ -63,7 +80,7 @@ class AttributeModulator(keras.layers.Layer):
     """
 
     def __init__(self, units, base=True, operator="+", activation="sigmoid", bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", initialization="zeros", **kwargs):
         super().__init__(**kwargs)
         check_int(units, "units", 1)
         if operator not in OPERATORS:
@@ -80,12 +97,17 @@ class AttributeModulator(keras.layers.Layer):
         self.operator = operator
         self.activation = activation
         self.bias = bool(bias)
+        if initialization not in INITIALIZATIONS:
+            raise ValueError(f"Expected `initialization` in {list(INITIALIZATIONS)}. "
+                             f"Received: initialization={initialization!r}.")
+        self.initialization = initialization
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        dense = dict(kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer,
-                     dtype=self.dtype_policy)
-        self.scale_dense = keras.layers.Dense(units, name="w", **dense)
-        self.bias_dense = keras.layers.Dense(units, name="b", **dense) if self.bias else None
+        scale_logit, offset_logit = identity_logits(self.base, activation) if initialization == "identity" else (0, 0)
+        dense = dict(kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy)
+        self.scale_dense = keras.layers.Dense(units, name="w", bias_initializer=keras.initializers.Constant(scale_logit),
+                                              **dense)
+        self.bias_dense = (keras.layers.Dense(units, name="b", bias_initializer=keras.initializers.Constant(offset_logit),
+                                              **dense) if self.bias else None)
 
     def build(self, inputs_shape, task_embedding_shape):
         if inputs_shape[-1] is not None and inputs_shape[-1] != self.units:
@@ -137,4 +159,4 @@ class AttributeModulator(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "base": self.base, "operator": self.operator,
                 "activation": self.activation, "bias": self.bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
+                "initialization": self.initialization}

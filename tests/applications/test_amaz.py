@@ -155,15 +155,18 @@ def test_attribute_dimension_mismatch_is_named(data):
         model.synthesize(np.ones((2, A)), 3)
 
 
-def test_modulator_initial_logit_sets_every_modulation_bias_and_is_saved():
-    model = small(modulator_initial_logit=-4.0)
+def test_modulators_start_near_the_identity_by_default_and_the_choice_is_saved():
+    model = small()
     model.build()
-    for modulator in model.modulators:
+    for modulator in model.modulators:  # eq. (3): scale 1 + sigmoid(-4), offset sigmoid(-4)
         for dense in (modulator.scale_dense, modulator.bias_dense):
             np.testing.assert_array_equal(np.asarray(dense.bias), -4.0)
-    assert AMAZ.from_config(model.get_config()).modulator_initial_logit == -4.0
-    with pytest.raises(ValueError, match="modulator_initial_logit"):
-        small(modulator_initial_logit="identity")
+    zeros = small(modulator_initialization="zeros")
+    zeros.build()
+    assert all(np.all(np.asarray(m.bias_dense.bias) == 0.0) for m in zeros.modulators)
+    assert AMAZ.from_config(zeros.get_config()).modulator_initialization == "zeros"
+    with pytest.raises(ValueError, match="modulator_initialization"):
+        small(modulator_initialization=-4.0)
 
 
 def test_nan_attributes_and_bad_sigma_raise():

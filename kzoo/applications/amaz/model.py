@@ -134,12 +134,13 @@ class AMAZ(presets.PresetMixin, keras.Model):
             the modulation operator (`AttributeModulator`'s `base`, `operator`,
             `activation`, `bias`; the Table IV ablation). Defaults to eq. (3):
             `True`, `"+"`, `"sigmoid"`, `True`.
-        modulator_initial_logit: initial value of the modulation logits `w_j` and
-            `b_j` (the bias of the two dense layers of eq. 2). `0` gives eq. (3)
-            a scale of 1.5 and an offset of 0.5 at initialization; a negative
-            value such as `-4` starts it near the identity (scale and offset
-            `sigmoid(-4) = 0.018`). The paper gives no initialization.
-            Defaults to `0.0`.
+        modulator_initialization: `"identity"`: every modulator starts near
+            `o' = o` (for eq. 3, scale `1 + sigmoid(-4) = 1.018` and offset
+            `sigmoid(-4) = 0.018`; `AttributeModulator`'s `initialization`);
+            `"zeros"`: zero logits, so eq. (3) starts as `1.5 * o + 0.5` at each
+            of the 5 layers. The paper gives no initialization; with `"zeros"`
+            AMAZ stays at chance on the built-in glyph set (applications/amaz/
+            README.md). Defaults to `"identity"`.
         inner_learning_rates: `(alpha_1, alpha_2, alpha_3)` of the support-set SGD
             steps. Defaults to `(1e-3, 1e-3, 1e-3)`.
         meta_learning_rates: `(beta_1, beta_2, beta_3)`, the Adam learning rates
@@ -159,7 +160,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
         modulator_objective: the loss (AP, AM, AD) minimise. `"ad"`: L_AD (eq. 5), as
             in Algorithm 1 (lines 11 and 13); `"gc"`: L_GC (eq. 7), as in eq. (8) and
             the text of Sec. II-C ("optimizing theta_am to minimize L_GC"), which puts
-            the modulation under the critic too. Defaults to `"ad"`.
+            the modulation under the critic too. Defaults to `"gc"`: with `"ad"`
+            the modulators, never constrained by the critic, moved G's features off
+            the real ones and AMAZ stayed at chance on the built-in glyph set
+            (applications/amaz/README.md).
         seed: seed of the training noise. Defaults to `0`.
 
     Example:
@@ -181,9 +185,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
                  generator_units=(2048, 2048, 2048), embedding_dim=2048, discriminator_units=(1024, 512),
                  classifier_units=(512, 512), decoder_units=(1024, 512), dropout=0.5, modulate=True,
                  modulator_base=True, modulator_operator="+", modulator_activation="sigmoid", modulator_bias=True,
-                 modulator_initial_logit=0.0, inner_learning_rates=(1e-3, 1e-3, 1e-3), meta_learning_rates=(1e-3, 1e-5, 1e-5),
+                 modulator_initialization="identity", inner_learning_rates=(1e-3, 1e-3, 1e-3),
+                 meta_learning_rates=(1e-3, 1e-5, 1e-5),
                  gradient_penalty=10.0, train_sigma=0.1, synthesis_sigma=1.0, seed=0, output_activation=None,
-                 modulation_scope="task", modulator_objective="ad", **kwargs):
+                 modulation_scope="task", modulator_objective="gc", **kwargs):
         super().__init__(**kwargs)
         for name, value in (("feature_dim", feature_dim), ("attribute_dim", attribute_dim),
                             ("num_classes", num_classes), ("embedding_dim", embedding_dim)):
@@ -202,10 +207,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
         self.modulate = bool(modulate)
         self.modulator_base, self.modulator_operator = bool(modulator_base), modulator_operator
         self.modulator_activation, self.modulator_bias = modulator_activation, bool(modulator_bias)
-        if isinstance(modulator_initial_logit, bool) or not isinstance(modulator_initial_logit, (int, float)):
-            raise ValueError(f"Expected `modulator_initial_logit` to be a number. "
-                             f"Received: modulator_initial_logit={modulator_initial_logit!r}.")
-        self.modulator_initial_logit = float(modulator_initial_logit)
+        if modulator_initialization not in ("identity", "zeros"):
+            raise ValueError(f'Expected `modulator_initialization` "identity" or "zeros". '
+                             f"Received: modulator_initialization={modulator_initialization!r}.")
+        self.modulator_initialization = modulator_initialization
         for name, rates in (("inner_learning_rates", inner_learning_rates),
                             ("meta_learning_rates", meta_learning_rates)):
             if len(tuple(rates)) != 3:
@@ -241,7 +246,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             self.modulators = [
                 AttributeModulator(size, base=self.modulator_base, operator=modulator_operator,
                                    activation=modulator_activation, bias=self.modulator_bias,
-                                   bias_initializer=keras.initializers.Constant(self.modulator_initial_logit),
+                                   initialization=modulator_initialization,
                                    name=f"attribute_modulator_{j}", dtype=self.dtype_policy)
                 for j, size in enumerate((noise_dim + attribute_dim, *units, feature_dim))]
         else:
@@ -654,7 +659,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             "decoder_units": list(self.decoder_units), "dropout": self.dropout, "modulate": self.modulate,
             "modulator_base": self.modulator_base, "modulator_operator": self.modulator_operator,
             "modulator_activation": self.modulator_activation, "modulator_bias": self.modulator_bias,
-            "modulator_initial_logit": self.modulator_initial_logit,
+            "modulator_initialization": self.modulator_initialization,
             "inner_learning_rates": list(self.inner_learning_rates),
             "meta_learning_rates": list(self.meta_learning_rates), "gradient_penalty": self.gradient_penalty,
             "train_sigma": self.train_sigma, "synthesis_sigma": self.synthesis_sigma, "seed": self.seed,
