@@ -182,18 +182,45 @@ def test_tafenet_mirrored_step_matches_single_device(strategy):
         np.testing.assert_allclose(mirrored_logs[key], value, rtol=1e-5, err_msg=key)
 
 
-def test_amaz_under_a_mirrored_strategy_raises_and_says_why(strategy):
+def _amaz_step(weights, tasks, strategy=None):
+    from kzoo.applications import AMAZ
+
+    with (strategy or tf.distribute.get_strategy()).scope():
+        # no dropout: its masks would differ between replicas and one device
+        model = AMAZ(feature_dim=8, attribute_dim=5, num_classes=10, generator_units=(8, 8), embedding_dim=8,
+                     discriminator_units=(8,), classifier_units=(8,), decoder_units=(8,), dropout=0.0,
+                     meta_learning_rates=(0.05, 0.05, 0.05), inner_learning_rates=(0.1, 0.1, 0.1))
+        model.compile(optimizer=keras.optimizers.SGD(0.05), attribute_optimizer=keras.optimizers.SGD(0.05),
+                      generator_optimizer=keras.optimizers.SGD(0.05))  # builds the model
+    model.set_weights(weights)
+    history = model.fit(tasks, steps_per_epoch=1, verbose=0)
+    return model, history.history
+
+
+def test_amaz_mirrored_step_matches_single_device(strategy):
     from kzoo.applications import AMAZ
     from kzoo.applications.amaz import zero_shot_tasks
 
     rng = np.random.default_rng(0)
     attributes = rng.uniform(size=(10, 5)).astype("float32")
     labels = np.repeat(np.arange(10), 4)
-    with strategy.scope():
-        model = AMAZ(feature_dim=8, attribute_dim=5, num_classes=10, generator_units=(8,), embedding_dim=8,
-                     discriminator_units=(8,), classifier_units=(8,), decoder_units=(8,))
-        model.compile()
-    tasks = zero_shot_tasks(attributes[labels] @ rng.normal(size=(5, 8)).astype("float32"), labels, attributes,
-                            np.arange(10), ways=2, shots=1, queries=1, tasks=2)
-    with pytest.raises(ValueError, match=r"AMAZ to train on one replica.*2 replicas.*inner steps write"):
-        model.fit(tasks, steps_per_epoch=1, verbose=0)
+    features = np.maximum(attributes[labels] @ rng.normal(size=(5, 8)), 0).astype("float32")
+    tasks = zero_shot_tasks(features, labels, attributes, np.arange(10), ways=2, shots=1, queries=1, tasks=4)
+    init = AMAZ(feature_dim=8, attribute_dim=5, num_classes=10, generator_units=(8, 8), embedding_dim=8,
+                discriminator_units=(8,), classifier_units=(8,), decoder_units=(8,), dropout=0.0)
+    init.build()
+    weights = init.get_weights()
+    single, single_logs = _amaz_step(weights, tasks)
+    mirrored, mirrored_logs = _amaz_step(weights, tasks, strategy)
+    assert mirrored.distribute_strategy.num_replicas_in_sync == 2
+    moved = 0
+    for w, a, b, var in zip(weights, single.get_weights(), mirrored.get_weights(), single.weights):
+        # inner steps (all-reduced), the three SGD meta-updates and G's BatchNorm statistics
+        assert np.linalg.norm((b - w) - (a - w)) <= 2e-3 * np.linalg.norm(a - w) + 2e-6, var.path
+        moved += not np.allclose(w, a)
+    assert moved > len(weights) // 2
+    for key, value in single_logs.items():
+        np.testing.assert_allclose(mirrored_logs[key], value, rtol=1e-4, atol=1e-6, err_msg=key)
+    with pytest.raises(ValueError, match="divisible by the number of replicas"):
+        odd = zero_shot_tasks(features, labels, attributes, np.arange(10), ways=2, shots=1, queries=1, tasks=3)
+        _amaz_step(weights, odd, strategy)

@@ -438,6 +438,22 @@ class AMAZ(presets.PresetMixin, keras.Model):
             raise ValueError(f"Expected `phase` in {list(PHASES)}. Received: phase={phase!r}.")
         return [v for layer in layers for v in layer.trainable_variables]
 
+    def _task_random(self, draw, shape, **kwargs):
+        """`draw(shape)` (float32, from the model's seed generator) for this replica's tasks.
+
+        Under a strategy with R replicas each replica draws the numbers of the whole
+        batch of `R * shape[0]` tasks and keeps its own slice, so training uses the
+        same noise as on one device (and the replicas different noise)."""
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            return draw(shape, dtype="float32", seed=self.seed_generator, **kwargs)
+        local = shape[0]
+        values = draw(tf.concat([[local * replicas], shape[1:]], axis=0), dtype="float32", seed=self.seed_generator,
+                      **kwargs)
+        start = local * tf.cast(context.replica_id_in_sync_group, local.dtype)
+        return values[start:start + local]
+
     def _task_inputs(self, batch, part, training):
         classes_attributes = ops.cast(batch[f"{part}_attributes"], self.compute_dtype)
         labels = batch[f"{part}_y"]
@@ -445,8 +461,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
         real = ops.cast(batch[f"{part}_x"], self.compute_dtype)
         shape = tf.concat([tf.shape(real)[:2], [self.noise_dim]], axis=0)
         # drawn in float32 (then cast): the same noise under every dtype policy
-        noise = ops.cast(keras.random.normal(shape, stddev=self.train_sigma, dtype="float32",
-                                             seed=self.seed_generator), self.compute_dtype)
+        noise = ops.cast(self._task_random(keras.random.normal, shape, stddev=self.train_sigma), self.compute_dtype)
         if not self.modulate:
             embedding = None
         elif self.modulation_scope == "class":  # AP of each sample's own (replicated) class: [T, M, E]
@@ -477,8 +492,8 @@ class AMAZ(presets.PresetMixin, keras.Model):
                                               f32(self.critic(fake, attributes, training)))
             loss = -wasserstein
             if self.gradient_penalty:
-                mix = ops.cast(keras.random.uniform(tf.concat([tf.shape(real)[:2], [1]], axis=0), dtype="float32",
-                                                    seed=self.seed_generator), self.compute_dtype)
+                mix = ops.cast(self._task_random(keras.random.uniform, tf.concat([tf.shape(real)[:2], [1]], axis=0)),
+                               self.compute_dtype)
                 loss += self.gradient_penalty * losses.gradient_penalty(
                     lambda x, a: self.critic(x, a, training), real, fake, attributes, mix)
             return loss, {"d_loss": loss, "wasserstein": wasserstein}
@@ -506,10 +521,22 @@ class AMAZ(presets.PresetMixin, keras.Model):
         return tape.gradient(loss, variables), variables, logs
 
     def inner_update(self, phase, batch):
-        """One support-set SGD step of one group (Algorithm 1, lines 10-15; eq. 9-10)."""
+        """One support-set SGD step of one group (Algorithm 1, lines 10-15; eq. 9-10).
+
+        Under a distribution strategy each replica holds T / replicas tasks: the
+        replicas' gradients are averaged (all-reduce) before the step, so every
+        replica takes the single-device step on the whole task batch and the
+        mirrored copies of the weights stay identical."""
         optimizer = self._phase_optimizer(phase)
         scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         grads, variables, logs = self.phase_gradients(phase, batch, "support", optimizer if scaled else None)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            kept = [i for i, g in enumerate(grads) if g is not None]
+            reduced = context.all_reduce(tf.distribute.ReduceOp.MEAN, [grads[i] for i in kept])
+            grads = list(grads)
+            for i, g in zip(kept, reduced):
+                grads[i] = g
         rate = self.inner_learning_rates[PHASES.index(phase)]
         if scaled:  # mixed_float16: the step of the unscaled gradient
             rate = rate / optimizer.dynamic_scale
@@ -523,15 +550,12 @@ class AMAZ(presets.PresetMixin, keras.Model):
             return None
         return self._optimizers()[PHASES.index(phase)]
 
-    def _check_replicas(self):
-        replicas = max(self.distribute_strategy.num_replicas_in_sync, distribute.replicas_in_sync())
-        if replicas > 1:
-            raise ValueError(
-                f"Expected AMAZ to train on one replica. Received: a strategy with {replicas} replicas. Algorithm 1's "
-                "inner steps write the adapted weights into the model's variables (assign_sub on the task batch's "
-                "support sets, then restore): under a MirroredStrategy each replica would write its own adapted "
-                "weights into mirrored variables, which tf.distribute forbids. Train AMAZ without a strategy (its "
-                "networks are small MLPs on precomputed features) and distribute the feature extractor instead.")
+    def _check_replicas(self, x=None):
+        """Under a strategy, the replicas must split the T tasks of a batch evenly."""
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec[0] if isinstance(x.element_spec, tuple) else x.element_spec
+            if isinstance(spec, dict) and "support_x" in spec:
+                distribute.check_tasks_divisible(spec["support_x"].shape[0], self.distribute_strategy)
 
     def _check_tasks(self, data):
         batch = data[0] if isinstance(data, (tuple, list)) else data
@@ -564,17 +588,28 @@ class AMAZ(presets.PresetMixin, keras.Model):
             return {k: tf.identity(v) for k, v in batch.items()}
 
     def train_step(self, data):
-        """Algorithm 1 on one batch of tasks: support-set inner steps, query-set meta-update."""
-        self._check_replicas()
+        """Algorithm 1 on one batch of tasks: support-set inner steps, query-set meta-update.
+
+        Under a `MirroredStrategy` the replicas split the T tasks: the support-set
+        steps average their gradients over replicas (`inner_update`), the query-set
+        losses are scaled by 1 / replicas (Keras's optimizers sum the replicas'
+        gradients) and G's BatchNorm uses the whole batch's statistics, so a step
+        gives the single-device parameters."""
+        with distribute.synchronized_batch_norm(self):
+            return self._train_step(data)
+
+    def _train_step(self, data):
         batch = self._check_tasks(data)
         groups = {phase: self.phase_variables(phase) for phase in PHASES}
         initial = {phase: [tf.identity(v.value) for v in groups[phase]] for phase in PHASES}
         for phase in PHASES:  # lines 10-15: theta'_d, then theta'_am, then theta'_gc
             self.inner_update(phase, batch)
         meta_grads, logs = {}, {}
+        replicas = distribute.replicas_in_sync()
         for phase in PHASES:  # lines 17-19: query gradients at the adapted weights
-            meta_grads[phase], _, phase_logs = self.phase_gradients(phase, batch, "query",
-                                                                    self._phase_optimizer(phase))
+            grads, _, phase_logs = self.phase_gradients(phase, batch, "query", self._phase_optimizer(phase))
+            # summed over replicas by the optimizer: the per-replica share of the mean
+            meta_grads[phase] = grads if replicas == 1 else [None if g is None else g / replicas for g in grads]
             logs.update(phase_logs)
         for phase in PHASES:  # back to theta, which the meta-optimizers update
             for variable, value in zip(groups[phase], initial[phase]):
@@ -633,7 +668,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
             self.build()
         if self.attribute_optimizer is None:
             raise ValueError("Expected a compiled model: call `model.compile()` before `fit`.")
-        self._check_replicas()
+        self._check_replicas(x)
         return super().fit(x, *args, **kwargs)
 
     # -- serving --------------------------------------------------------------------------
