@@ -148,3 +148,33 @@ def test_tafenet_preset_reproduces_its_recorded_scores(name):
     truth = data.labels[index]
     assert abs(np.mean(predicted == truth) - np.mean(recorded == truth)) < 0.01
     assert np.mean(predicted == truth) > 10.0 / data.num_classes  # far above chance
+
+
+def _amaz_presets():
+    from kzoo.applications import AMAZ
+
+    return sorted(AMAZ.presets)
+
+
+@pytest.mark.parametrize("name", _amaz_presets())
+def test_amaz_preset_reproduces_its_recorded_retrieval_precision(name):
+    from kzoo import zsl
+    from kzoo.applications import AMAZ
+    from kzoo.applications.amaz import retrieval_precision
+
+    model = AMAZ.from_preset(name)
+    meta = model.preset_metadata
+    for key in ("command", "data", "evaluation", "parameters", "description", "feature_backbone"):
+        assert key in meta, key
+    data = zsl.glyph_compositions(verbose=0)  # the shipped backbone's features (about a minute the first time)
+    assert repr(data) == meta["data"]
+    assert data.extra["backbone"].get("weights_sha256") == meta["feature_backbone"]["weights_sha256"]
+    recorded = meta["evaluation"]
+    unseen_x, unseen_y = data.split("test_unseen")
+    # the recorded protocol: 100 synthetic features per unseen class (seeded), their mean
+    # retrieves the nearest real unseen features
+    scores = retrieval_precision(model, unseen_x / recorded["feature_scale"], unseen_y, data.attributes,
+                                 np.asarray(data.unseen_classes), seed=recorded["seed"])
+    for k in ("ap@5", "ap@10"):
+        assert abs(scores[k] - recorded["retrieval"][k]) <= 0.01, (k, scores[k], recorded["retrieval"][k])
+    assert scores["ap@5"] > 20.0 / data.unseen_classes.size  # 20x the chance precision 1/173

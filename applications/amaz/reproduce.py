@@ -143,7 +143,9 @@ def main(argv=None):
         model.save_to_preset(args.preset, {
             "description": "AMAZ on the built-in compositional glyph zero-shot set (kzoo.zsl.glyph_compositions)",
             "command": results["command"], "data_spec": "glyph_compositions", "data": results["data"],
-            "evaluation": {"zsl": summary, "retrieval": results["retrieval"], "gzsl": results.get("gzsl"),
+            "feature_backbone": data.extra.get("backbone"),
+            "evaluation": {"zsl": summary, "zsl_ci95": results["zsl"]["ci95"], "retrieval": results["retrieval"],
+                           "gzsl": results.get("gzsl"),
                            "zsl_per_class": args.zsl_per_class, "seed": args.seed, "feature_scale": scale,
                            "unseen_classes": int(unseen.size), "test_unseen_samples": int(unseen_y.size)},
         }, overwrite=True)
