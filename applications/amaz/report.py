@@ -20,6 +20,16 @@ TABLE_IV_ROWS = {"t4_w": "w/o, w/o, w/o, w/o  (w * o)", "t4_sigmoid_w": "w/o, w/
                  "t4_base_minus_softmax": "w, -, softmax, w/o", "amaz": "w, +, sigmoid, w  (eq. 3)"}
 
 
+def diverged(run):
+    """`"NaN by iteration k"` when a training loss became NaN (the scores are then chance), else `None`."""
+    history = run.get("history", {})
+    epochs = [i for i, values in enumerate(zip(*history.values())) if any(v != v for v in values)]
+    if not epochs:
+        return None
+    per_epoch = run["steps"] // max(1, len(next(iter(history.values()))))
+    return f"diverged: NaN by iteration {(epochs[0] + 1) * per_epoch}"
+
+
 def pct(value, ci=None):
     return f"{100 * value:.1f}" + (f" ± {100 * ci:.1f}" if ci is not None else "")
 
@@ -55,8 +65,9 @@ def main(folder):
     cell = lambda zsl, k: pct(zsl[k], zsl["ci95"][k]) if k in zsl else "-"
     for name, row in TABLE_IV_ROWS.items():
         if name in runs:
-            zsl = runs[name]["zsl"]
-            lines.append(f"| {row} | {cell(zsl, 'svm')} | {cell(zsl, 'softmax')} | {PAPER_TABLE_IV[name]} |")
+            zsl, failed = runs[name]["zsl"], diverged(runs[name])
+            scores = f"{failed} | {failed}" if failed else f"{cell(zsl, 'svm')} | {cell(zsl, 'softmax')}"
+            lines.append(f"| {row} | {scores} | {PAPER_TABLE_IV[name]} |")
     if "zsml" in runs:
         zsl = runs["zsml"]["zsl"]
         lines.append(f"| no modulation (ZSML-like) | {cell(zsl, 'svm')} | {cell(zsl, 'softmax')} | - |")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The AMAZ reproduction on the built-in glyph set: two queues in parallel (one per core),
-# about 50 min on 2 CPU cores.
+# about 25 min on 2 idle CPU cores.
 #   sh applications/amaz/run_all.sh
 set -e
 cd "$(dirname "$0")/../.."
