@@ -115,27 +115,34 @@ def test_built_in_preset_reproduces_its_recorded_scores(cls, name):
     assert evaluation["accuracy"] > 2.5 / evaluation["ways"]  # far above chance
 
 
-# TAFENet (zero-shot, not in APPLICATIONS): each preset records the predicted class of a fixed
-# set of test samples (every 10th test-seen and test-unseen sample of the built-in glyph set).
-def _tafenet_presets():
-    from kzoo.applications import TAFENet
+# The zero-shot applications (not in APPLICATIONS) score the built-in glyph set's features,
+# which come from the shipped backbone (saved_models/zsl/glyph_compositions_backbone), the
+# same on every machine; building them the first time takes about a minute.
+def _zero_shot_presets(application):
+    from kzoo import applications
 
-    return sorted(TAFENet.presets)
+    return [(application, name) for name in sorted(getattr(applications, application).presets)]
 
 
-@pytest.mark.parametrize("name", _tafenet_presets())
-def test_tafenet_preset_reproduces_its_recorded_scores(name):
-    from kzoo import zsl
-    from kzoo.applications import TAFENet
+def _zero_shot_preset(application, name, keys):
+    """The preset model, its metadata (holding `keys`) and the glyph set it was trained on."""
+    from kzoo import applications, zsl
 
-    model = TAFENet.from_preset(name)
+    model = getattr(applications, application).from_preset(name)
     meta = model.preset_metadata
-    for key in ("command", "data_spec", "evaluation", "parameters", "description", "replay"):
+    for key in ("command", "evaluation", "parameters", "description", *keys):
         assert key in meta, key
+    return model, meta, zsl.glyph_compositions(verbose=0)
+
+
+# TAFENet: each preset records the predicted class of a fixed set of test samples (every
+# 10th test-seen and test-unseen sample).
+@pytest.mark.parametrize("application, name", _zero_shot_presets("TAFENet"))
+def test_tafenet_preset_reproduces_its_recorded_scores(application, name):
+    from kzoo import zsl
+
+    model, meta, data = _zero_shot_preset(application, name, ("data_spec", "replay"))
     kind = meta["data_spec"].split(":")[-1]
-    # the shipped feature backbone (saved_models/zsl/glyph_compositions_backbone) makes the
-    # features the same on every machine; building them the first time takes about a minute
-    data = zsl.glyph_compositions(verbose=0)
     assert repr(data) == meta["data"]["source"]
     recorded_weights = meta["data"]["feature_backbone"].get("weights_sha256")
     assert data.extra["backbone"].get("weights_sha256") == recorded_weights, (
@@ -150,23 +157,12 @@ def test_tafenet_preset_reproduces_its_recorded_scores(name):
     assert np.mean(predicted == truth) > 10.0 / data.num_classes  # far above chance
 
 
-def _amaz_presets():
-    from kzoo.applications import AMAZ
-
-    return sorted(AMAZ.presets)
-
-
-@pytest.mark.parametrize("name", _amaz_presets())
-def test_amaz_preset_reproduces_its_recorded_retrieval_precision(name):
-    from kzoo import zsl
-    from kzoo.applications import AMAZ
+# AMAZ: each preset records its retrieval precision, which needs no classifier training.
+@pytest.mark.parametrize("application, name", _zero_shot_presets("AMAZ"))
+def test_amaz_preset_reproduces_its_recorded_retrieval_precision(application, name):
     from kzoo.applications.amaz import retrieval_precision
 
-    model = AMAZ.from_preset(name)
-    meta = model.preset_metadata
-    for key in ("command", "data", "evaluation", "parameters", "description", "feature_backbone"):
-        assert key in meta, key
-    data = zsl.glyph_compositions(verbose=0)  # the shipped backbone's features (about a minute the first time)
+    model, meta, data = _zero_shot_preset(application, name, ("data", "feature_backbone"))
     assert repr(data) == meta["data"]
     assert data.extra["backbone"].get("weights_sha256") == meta["feature_backbone"]["weights_sha256"]
     recorded = meta["evaluation"]
