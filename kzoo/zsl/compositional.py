@@ -180,7 +180,7 @@ def _build(paths, cache_dir, verbose, path, image_size, examples_per_class, unse
            scripts, bases, min_fonts, channels, epochs, seed, weights=None):
     """Chooses the characters, splits, renders and trains (or loads) the backbone.
 
-    Returns the cache arrays and the feature extractor (a `keras.Model`)."""
+    Returns the cache arrays and the backbone + softmax head (a `keras.Model`)."""
     if verbose:
         print("glyph_compositions: choosing characters and rendering (first call only)", flush=True)
     chars = _choose_characters(paths, scripts, bases, min_fonts, image_size)
