@@ -162,3 +162,18 @@ def test_bad_input_is_named():
         FisherProbe(probe, skip_layers=10)
     with pytest.raises(ValueError, match="keras.Model"):
         FisherProbe(lambda x: x)
+
+
+def test_a_keras_applications_probe_embeds_one_value_per_conv_filter():
+    # the example of a user probe: a keras.applications network (random weights here;
+    # a user loads theirs). Depthwise convolutions are not filter layers and are skipped.
+    probe = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7)
+    rng = np.random.default_rng(0)
+    images, labels = rng.uniform(size=(30, 32, 32, 3)).astype("float32"), np.repeat(np.arange(3), 10)
+    fisher = FisherProbe(probe, method="montecarlo", max_samples=30, batch_size=15, head_epochs=2)
+    convs = [layer for layer in fisher.extractor.layers if type(layer) is keras.layers.Conv2D]
+    assert fisher.layers == [layer.name for layer in convs[3:]]  # the first skip_layers=3 are skipped
+    assert fisher.filters == [int(layer.kernel.shape[-1]) for layer in convs[3:]]
+    out = fisher.estimate(images, labels, seed=0)
+    assert out["fisher"].shape == (sum(fisher.filters),)
+    assert np.all(np.isfinite(out["fisher"])) and np.all(out["fisher"] >= 0)
