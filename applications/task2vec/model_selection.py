@@ -32,7 +32,9 @@ FAMILY = {
 }
 
 
-def build_tasks(classes, seed=0):
+def build_tasks(classes, seed=0, per_alphabet=1):
+    """Per-alphabet tasks of `classes` random classes; with `per_alphabet` > 1, up to that many
+    tasks on disjoint classes of the same alphabet (a chunk needs at least classes / 2 of them)."""
     from kzoo import episodes
 
     rng = np.random.RandomState(seed)
@@ -41,22 +43,31 @@ def build_tasks(classes, seed=0):
     for domain, source in sources:
         alphabets = source.alphabet_names if domain == "omniglot" else GLYPH_SCRIPTS
         for alphabet in alphabets:
-            ids = [c for c in range(source.num_classes) if source.alphabets[c] == alphabet]
-            ids = sorted(rng.permutation(ids)[:classes])
-            sub = source.subset(ids)
-            train, test, y_train, y_test = [], [], [], []
-            for c in range(sub.num_classes):
-                images = sub.images_of(c)[rng.permutation(sub.class_counts[c])]
-                train.append(images[:14])
-                test.append(images[14:20])
-                y_train += [c] * len(images[:14])
-                y_test += [c] * len(images[14:20])
-            tasks.append({
-                "name": f"{domain}:{alphabet}", "domain": domain, "family": FAMILY[alphabet],
-                "x_train": np.concatenate(train).astype("float32") / 255.0, "y_train": np.array(y_train, "int32"),
-                "x_test": np.concatenate(test).astype("float32") / 255.0, "y_test": np.array(y_test, "int32"),
-            })
+            ids = rng.permutation([c for c in range(source.num_classes) if source.alphabets[c] == alphabet])
+            for k in range(per_alphabet):
+                chunk = sorted(ids[k * classes:(k + 1) * classes])
+                if len(chunk) < max(2, classes // 2):
+                    break
+                tasks.append(_task(source, chunk, rng, domain, alphabet, f"#{k}" if per_alphabet > 1 else ""))
     return tasks
+
+
+def _task(source, ids, rng, domain, alphabet, suffix):
+    """One classification task: every class split 14 train / 6 test images."""
+    sub = source.subset(ids)
+    train, test, y_train, y_test = [], [], [], []
+    for c in range(sub.num_classes):
+        images = sub.images_of(c)[rng.permutation(sub.class_counts[c])]
+        train.append(images[:14])
+        test.append(images[14:20])
+        y_train += [c] * len(images[:14])
+        y_test += [c] * len(images[14:20])
+    return {
+        "name": f"{domain}:{alphabet}{suffix}", "domain": domain, "family": FAMILY[alphabet],
+        "alphabet": f"{domain}:{alphabet}",
+        "x_train": np.concatenate(train).astype("float32") / 255.0, "y_train": np.array(y_train, "int32"),
+        "x_test": np.concatenate(test).astype("float32") / 255.0, "y_test": np.array(y_test, "int32"),
+    }
 
 
 def fine_tune(base, task, epochs, seed):
@@ -124,6 +135,8 @@ def taxonomy_correlation(distances, families, rng, permutations=2000):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", type=int, default=30)
+    parser.add_argument("--tasks-per-alphabet", type=int, default=1,
+                        help="tasks on disjoint classes of each alphabet (default 1)")
     parser.add_argument("--expert-epochs", type=int, default=4)
     parser.add_argument("--methods", default="montecarlo,variational")
     parser.add_argument("--max-samples", type=int, default=1000)
@@ -139,7 +152,7 @@ def main(argv=None):
     from kzoo.training.task_plots import plot_distance_matrix, plot_embedding_2d
 
     start = time.time()
-    tasks = build_tasks(args.classes, args.seed)
+    tasks = build_tasks(args.classes, args.seed, args.tasks_per_alphabet)
     names = [t["name"] for t in tasks]
     n = len(tasks)
     print(f"{n} tasks: {names}", flush=True)
@@ -187,6 +200,18 @@ def main(argv=None):
             "d_asym": [names[j] for j in np.argmin(np.where(mask, asym, np.inf), 1)],
             "Model2Vec": [names[j] for j in m2v]}
         results["taxonomy"][method] = taxonomy_correlation(sym, results["families"], rng)
+        alphabets = np.array([t["alphabet"] for t in tasks])
+        siblings = (alphabets[:, None] == alphabets[None, :]) & mask  # other tasks of the same alphabet
+        has = siblings.any(1)
+        if has.any():
+            nearest = np.argmin(np.where(mask, sym, np.inf), 1)
+            best = np.argmin(np.where(mask, errors, np.inf), 1)
+            results["same_alphabet"] = results.get("same_alphabet", {})
+            results["same_alphabet"][method] = {
+                "tasks_with_a_sibling": int(has.sum()),
+                "nearest_task_is_a_sibling": float(np.mean(siblings[np.arange(n), nearest][has])),
+                "best_expert_is_a_sibling's": float(np.mean(siblings[np.arange(n), best][has])),
+                "chance": float(np.mean(siblings[has].sum(1) / (n - 1)))}
         glyph = [i for i, t in enumerate(tasks) if t["domain"] == "glyphs"]
         results["taxonomy"][method + " (glyph tasks only)"] = taxonomy_correlation(
             sym[np.ix_(glyph, glyph)], [results["families"][i] for i in glyph], rng)
@@ -215,6 +240,8 @@ def main(argv=None):
             curve[names[i]] = {"images_per_class": [2, 5, 14], "l1_norm": row}
         results.setdefault("norm_vs_samples", {})[method] = curve
         print(method, json.dumps(results["selection"][method], indent=1)[:1500], flush=True)
+        if "same_alphabet" in results:
+            print("same alphabet:", json.dumps(results["same_alphabet"][method]), flush=True)
     results["seconds"] = time.time() - start
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
