@@ -70,7 +70,7 @@ def _task(source, ids, rng, domain, alphabet, suffix):
     }
 
 
-def fine_tune(base, task, epochs, seed):
+def fine_tune(base, task, epochs, seed, learning_rate=1e-3):
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -79,7 +79,7 @@ def fine_tune(base, task, epochs, seed):
     features = probe.get_layer("features").output
     head = keras.layers.Dense(int(task["y_train"].max()) + 1, name="task_head")(features)
     model = keras.Model(probe.inputs, head)
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(keras.optimizers.Adam(learning_rate), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(task["x_train"], task["y_train"], batch_size=64, epochs=epochs, verbose=0)
     return keras.Model(probe.inputs, features)
 
@@ -138,6 +138,7 @@ def main(argv=None):
     parser.add_argument("--tasks-per-alphabet", type=int, default=1,
                         help="tasks on disjoint classes of each alphabet (default 1)")
     parser.add_argument("--expert-epochs", type=int, default=4)
+    parser.add_argument("--expert-lr", type=float, default=1e-3, help="Adam learning rate of the fine-tuning")
     parser.add_argument("--methods", default="montecarlo,variational")
     parser.add_argument("--max-samples", type=int, default=1000)
     parser.add_argument("--variational-epochs", type=int, default=3)
@@ -161,7 +162,7 @@ def main(argv=None):
 
     timings = {}
     t0 = time.time()
-    experts = [fine_tune(probe, task, args.expert_epochs, args.seed) for task in tasks]
+    experts = [fine_tune(probe, task, args.expert_epochs, args.seed, args.expert_lr) for task in tasks]
     timings["fine_tune_experts_s"] = time.time() - t0
     t0 = time.time()
     errors = np.array([[linear_probe_error(expert, task) for expert in experts] for task in tasks])
