@@ -53,13 +53,12 @@ class BatchStatNormalization(keras.layers.Layer):
 
     def call(self, inputs, first_order=False):
         if first_order and len(inputs.shape) == 4 and inputs.dtype in ("float32", "float16", "bfloat16"):
-            import tensorflow as tf
+            from kzoo.layers.fused_batch_norm import normalize_with_batch_statistics
 
             features = inputs.shape[-1]
             gamma = ops.cast(self.gamma, "float32") if self.scale else ops.ones((features,), "float32")
             beta = ops.cast(self.beta, "float32") if self.center else ops.zeros((features,), "float32")
-            return tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=self.epsilon, is_training=True,
-                                                    data_format="NHWC")[0]
+            return normalize_with_batch_statistics(inputs, gamma, beta, self.epsilon)[0]
         axes = tuple(range(len(inputs.shape) - 1))
         mean = ops.mean(inputs, axis=axes)
         variance = ops.mean(ops.square(inputs - mean), axis=axes)

@@ -11,6 +11,20 @@ def can_fuse(layer, inputs, training):
             and not layer.renorm and layer.center and layer.scale)
 
 
+def normalize_with_batch_statistics(inputs, gamma, beta, epsilon):
+    """`gamma * (x - mean) / sqrt(var + epsilon) + beta` over all axes but the last, in one fused op.
+
+    `inputs` `[B, H, W, C]` (float32/16/bfloat16), `gamma`, `beta` float32 `[C]`.
+    Returns the outputs, the batch mean and the biased batch variance (the kernel's own
+    variance output is Bessel-corrected). First-order gradients only (see below)."""
+    import tensorflow as tf
+
+    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+        inputs, gamma, beta, epsilon=epsilon, is_training=True, data_format="NHWC")
+    count = ops.cast(ops.prod(ops.shape(inputs)[:3]), "float32")
+    return outputs, mean, variance * (count - 1.0) / ops.maximum(count, 1.0)
+
+
 def fused_batch_norm(layer, inputs, training=None):
     """`layer(inputs, training=training)` for a `keras.layers.BatchNormalization`, fused where it can be.
 
@@ -41,13 +55,8 @@ def fused_batch_norm(layer, inputs, training=None):
     """
     if not can_fuse(layer, inputs, training):
         return layer(inputs, training=training)
-    import tensorflow as tf
-
-    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-        inputs, ops.cast(layer.gamma, "float32"), ops.cast(layer.beta, "float32"), epsilon=layer.epsilon,
-        is_training=True, data_format="NHWC")
-    count = ops.cast(ops.prod(ops.shape(inputs)[:3]), "float32")
-    variance = variance * (count - 1.0) / ops.maximum(count, 1.0)
+    outputs, mean, variance = normalize_with_batch_statistics(
+        inputs, ops.cast(layer.gamma, "float32"), ops.cast(layer.beta, "float32"), layer.epsilon)
     momentum = layer.momentum
     layer.moving_mean.assign(layer.moving_mean * momentum + ops.cast(mean, layer.moving_mean.dtype) * (1.0 - momentum))
     layer.moving_variance.assign(layer.moving_variance * momentum

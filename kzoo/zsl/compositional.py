@@ -371,19 +371,24 @@ def _backbone_folder(backbone_weights, args):
         folder = presets_root().joinpath(*BACKBONE_PRESET)
         if not (folder / _BACKBONE_WEIGHTS).exists():
             return None
-        return folder if json.loads((folder / _BACKBONE_METADATA).read_text())["arguments"] == args else None
+        return folder if _backbone_metadata(folder)["arguments"] == args else None
     folder = os.fspath(backbone_weights)
     if not os.path.exists(os.path.join(folder, _BACKBONE_WEIGHTS)):
         raise FileNotFoundError(f"Expected `backbone_weights` to be \"auto\", None or a folder holding "
                                 f"{_BACKBONE_WEIGHTS} (written by save_glyph_backbone). Received: "
                                 f"backbone_weights={backbone_weights!r}.")
-    saved = json.loads(open(os.path.join(folder, _BACKBONE_METADATA)).read())["arguments"]
+    saved = _backbone_metadata(folder)["arguments"]
     if saved != args:
         differ = sorted(k for k in args if saved.get(k) != args[k])
         raise ValueError(f"Expected `backbone_weights` trained with these arguments; the backbone in {folder} was "
                          f"trained with {', '.join(f'{k}={saved.get(k)!r}' for k in differ)}. Received: "
                          f"{', '.join(f'{k}={args[k]!r}' for k in differ)}.")
     return folder
+
+
+def _backbone_metadata(folder):
+    with open(os.path.join(folder, _BACKBONE_METADATA)) as f:
+        return json.load(f)
 
 
 def _sha256(path):
@@ -469,7 +474,7 @@ def _backbone_features(images, labels, trainval, test_seen, channels, epochs, se
     logits = keras.layers.Dense(seen.size, name="head")(features)
     model = keras.Model(inputs, logits)
     if weights:
-        meta = json.loads(open(os.path.join(weights, _BACKBONE_METADATA)).read())
+        meta = _backbone_metadata(weights)
         if chars is not None and meta["characters"] != "".join(chars):
             raise ValueError(f"Expected the backbone in {weights} to be trained on this machine's characters; its "
                              f"character list differs (fonts or Unicode data differ). Pass backbone_weights=None "
@@ -491,8 +496,7 @@ def _backbone_features(images, labels, trainval, test_seen, channels, epochs, se
         "test_seen_accuracy": test_accuracy,
     }
     if weights:
-        trained = json.loads(open(os.path.join(weights, _BACKBONE_METADATA)).read())["report"]
-        report = {**trained, "test_seen_accuracy": test_accuracy,
+        report = {**meta["report"], "test_seen_accuracy": test_accuracy,
                   "weights": "/".join(BACKBONE_PRESET + (_BACKBONE_WEIGHTS,)),
                   "weights_sha256": _sha256(os.path.join(weights, _BACKBONE_WEIGHTS))}
     return out, report, model
