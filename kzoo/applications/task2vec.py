@@ -66,11 +66,11 @@ class TaskEmbedding:
 
     Attributes:
         vector: float32 `[num_filters]`, the per-filter Fisher information (Monte
-            Carlo) or learned precision (variational); the mean probe activations
+            Carlo, expected) or learned precision (variational); the mean probe activations
             for `method="domain"`.
         trivial: float32 `[num_filters]`, the trivial embedding t0 of Sect. 3.1 (the
-            prior lambda^2 for variational; zeros for Monte Carlo and domain).
-        method: `"montecarlo"`, `"variational"` or `"domain"`.
+            prior lambda^2 for variational; zeros for the others).
+        method: `"montecarlo"`, `"expected"`, `"variational"` or `"domain"`.
         probe: a fingerprint of the probe (name, layers, filters and a hash of the
             weights): embeddings of different probes cannot be compared.
         metadata: dict (task name, images, classes, seed, head accuracy, layers...).
@@ -237,8 +237,10 @@ class Task2Vec:
 
     Args:
         probe: a functional/sequential `keras.Model` classifier (images -> logits).
-        method: `"variational"` (the paper's robust estimator) or `"montecarlo"`.
-            Defaults to `"variational"`.
+        method: `"variational"` (the paper's robust estimator), `"montecarlo"` (the
+            Fisher with sampled labels) or `"expected"` (the Fisher with the expectation
+            over labels computed exactly and a deterministic head: seed-free on tasks
+            of at most `max_samples` images). Defaults to `"variational"`.
         **fisher_options: `FisherProbe` options (`layers`, `skip_layers`,
             `feature_layer`, `max_samples`, `batch_size`, `epochs`, `head_epochs`,
             `beta`, `balanced`, ...).

@@ -9,7 +9,7 @@ from keras import ops
 
 from kzoo.checks import check_int
 
-METHODS = ("montecarlo", "variational")
+METHODS = ("montecarlo", "expected", "variational")
 _FILTER_LAYERS = (keras.layers.Conv2D, keras.layers.Dense)
 
 
@@ -22,7 +22,9 @@ class FisherProbe:
     (Task2Vec, Sect. 3.1). `estimate(images, labels)` then
 
     1. caches the features phi(x) of every task image once and fits the head
-       `Dense(num_classes)` on them (Adam, weight decay, class-balanced samples);
+       `Dense(num_classes)` on them (Adam, weight decay, class-balanced samples; for
+       `"expected"`, `head_steps` full-batch Adam steps on the class-weighted
+       cross-entropy plus `head_l2` * ||kernel||^2, the same for every seed);
     2. estimates the Fisher information of the extractor weights w of the selected
        layers, with the head attached, averaged over the weights of each filter
        (conv output channel / dense unit), so the result has one entry per filter:
@@ -33,6 +35,14 @@ class FisherProbe:
       each example's log-likelihood w.r.t. a layer's pre-activations g_b, and the
       per-example kernel gradient is sum_pos patch_b(pos) (x) g_b(pos) (a batched
       matmul of `tf.image.extract_patches` with g_b), squared and averaged per filter.
+    - `method="expected"`: the same F with the expectation over y computed exactly,
+      sum_c p_w(c|x) (d log p_w(c|x) / dw)^2 (C backward passes per batch), over
+      every task image once (class-weighted), or over a class-balanced sample of
+      `max_samples` images when the task is larger. Its head is fitted full-batch
+      and deterministically (below), so the embedding of a task with at most
+      `max_samples` images does not depend on the seed. On small tasks the sampled
+      estimator's seed-to-seed spread is as large as the distances between tasks
+      (`applications/task2vec/variational_budget.py`); this one has none.
     - `method="variational"`: the robust estimator of Sect. 3.1. Each filter f gets a
       learned log-variance; weights are perturbed as w ~ N(w^, Lambda^-1) through the
       local reparametrisation trick (Kingma et al. 2015: a filter's output noise has
@@ -50,7 +60,7 @@ class FisherProbe:
 
     Args:
         probe: a functional or sequential `keras.Model` mapping images to logits.
-        method: `"montecarlo"` or `"variational"`. Defaults to `"variational"`.
+        method: `"montecarlo"`, `"expected"` or `"variational"`. Defaults to `"variational"`.
         layers: names of the extractor layers (Conv2D or Dense)
             whose filters are embedded. Defaults to all of them but the first
             `skip_layers`.
@@ -61,13 +71,16 @@ class FisherProbe:
         max_samples: images drawn per epoch (class-balanced with replacement when
             `balanced`, else the first `max_samples` of a shuffle). Defaults to `10000`.
         batch_size: batch size of every pass. Defaults to `64`.
-        epochs: Fisher epochs: MC passes, or variational training epochs. Defaults to
-            `1` for `"montecarlo"`, `2` for `"variational"`.
+        epochs: Fisher epochs: MC passes, or variational training epochs (unused by
+            `"expected"`). Defaults to
+            `2` for `"variational"`, else `1`.
         head_epochs: epochs of head training on cached features. Defaults to `10`.
         head_learning_rate: Adam learning rate of the zero-initialised head (the
             official code uses 4e-4 with 10x longer epochs). Defaults to `1e-2`; the
             variational pass keeps training the head at a tenth of it.
         head_weight_decay: decoupled weight decay of the head. Defaults to `1e-4`.
+        head_steps: full-batch steps of the `"expected"` head. Defaults to `300`.
+        head_l2: L2 penalty on the `"expected"` head's kernel. Defaults to `1e-3`.
         learning_rate: Adam learning rate of the variational parameters. Defaults to `1e-2`.
         beta: KL weight beta (variational); the KL term is weighted beta / N for a
             task of N images, so the official code's weight 1e-7 corresponds to beta =
@@ -96,7 +109,8 @@ class FisherProbe:
 
     def __init__(self, probe, method="variational", layers=None, skip_layers=3, feature_layer=None,
                  max_samples=10000, batch_size=64, epochs=None, head_epochs=10, head_learning_rate=1e-2,
-                 head_weight_decay=1e-4, learning_rate=1e-2, beta=1e-4, learn_prior=False, balanced=True):
+                 head_weight_decay=1e-4, learning_rate=1e-2, beta=1e-4, learn_prior=False, balanced=True,
+                 head_steps=300, head_l2=1e-3):
         if not isinstance(probe, keras.Model):
             raise ValueError(f"Expected `probe` to be a functional or sequential keras.Model. Received: {probe!r}.")  # noqa: TRY004
         try:
@@ -110,16 +124,19 @@ class FisherProbe:
             )
         if method not in METHODS:
             raise ValueError(f"Expected `method` in {METHODS}. Received: method={method!r}.")
-        for name, value in (("max_samples", max_samples), ("batch_size", batch_size), ("head_epochs", head_epochs)):
+        for name, value in (("max_samples", max_samples), ("batch_size", batch_size), ("head_epochs", head_epochs),
+                            ("head_steps", head_steps)):
             check_int(value, name, 0 if name == "head_epochs" else 1)
         self.probe = probe
         self.method = method
         self.max_samples = max_samples
         self.batch_size = batch_size
-        self.epochs = epochs if epochs is not None else (1 if method == "montecarlo" else 2)
+        self.epochs = epochs if epochs is not None else (2 if method == "variational" else 1)
         self.head_epochs = head_epochs
         self.head_learning_rate = head_learning_rate
         self.head_weight_decay = head_weight_decay
+        self.head_steps = head_steps
+        self.head_l2 = float(head_l2)
         self.learning_rate = learning_rate
         self.beta = beta
         self.learn_prior = bool(learn_prior)
@@ -232,6 +249,8 @@ class FisherProbe:
         num_classes = int(labels.max()) + 1
         head = keras.layers.Dense(num_classes, kernel_initializer="zeros", name="task_head")
         head.build((None, self.feature_dim))
+        if self.method == "expected":
+            return self._fit_head_full_batch(head, features, labels)
         optimizer = keras.optimizers.Adam(self.head_learning_rate, weight_decay=self.head_weight_decay)
         optimizer.build(head.trainable_variables)
 
@@ -252,6 +271,26 @@ class FisherProbe:
             order = self._sample(labels, rng)
             size = min(self.batch_size, order.size)
             train(tf.constant(order[: order.size // size * size].reshape(-1, size), tf.int32))
+        return head
+
+    def _fit_head_full_batch(self, head, features, labels):
+        """`head_steps` full-batch Adam steps on the class-weighted cross-entropy + head_l2 ||kernel||^2."""
+        optimizer = keras.optimizers.Adam(self.head_learning_rate)
+        optimizer.build(head.trainable_variables)
+        features = tf.constant(features, tf.float32)
+        labels_tensor = tf.constant(labels)
+        weights = tf.constant(_class_weights(labels), tf.float32)
+
+        @tf.function
+        def train():
+            for _ in tf.range(self.head_steps):
+                with tf.GradientTape() as tape:
+                    cross_entropy = keras.losses.sparse_categorical_crossentropy(
+                        labels_tensor, head(features), from_logits=True)
+                    loss = ops.mean(weights * cross_entropy) + self.head_l2 * ops.sum(ops.square(head.kernel))
+                optimizer.apply(tape.gradient(loss, head.trainable_variables), head.trainable_variables)
+
+        train()
         return head
 
     # ----------------------------------------------------------- estimators
@@ -278,6 +317,9 @@ class FisherProbe:
         head_accuracy = float(np.mean(np.argmax(np.asarray(head(features)), -1) == labels))
         if self.method == "montecarlo":
             fisher = self._montecarlo(images, labels, head, rng, seed)
+            trivial = np.zeros_like(fisher)
+        elif self.method == "expected":
+            fisher = self._expected(images, labels, head, rng)
             trivial = np.zeros_like(fisher)
         else:
             fisher, trivial = self._variational(images, labels, head, rng, seed)
@@ -312,6 +354,38 @@ class FisherProbe:
                 sums = [s + np.asarray(p, np.float64).sum(0) for s, p in zip(sums, parts)]
                 count += rows.size
         return np.concatenate([s / count for s in sums]).astype("float32")
+
+    def _expected(self, images, labels, head, rng):
+        num_classes = int(labels.max()) + 1
+        if labels.size > self.max_samples:  # a class-balanced sample, equally weighted
+            rows = self._sample(labels, rng)
+            weights = np.ones(rows.size)
+        else:  # every image once, weighted so that every class counts equally
+            rows = np.arange(labels.size)
+            weights = _class_weights(labels)
+        taps = {layer.name: _LocalReparametrization(layer, noise=False) for layer in self._selected}
+        network = keras.models.clone_model(self.extractor, clone_function=lambda layer: taps.get(layer.name, layer))
+        taps = list(taps.values())
+
+        @tf.function(input_signature=[tf.TensorSpec((None, *self.input_shape)), tf.TensorSpec([None])])
+        def batch_fisher(x, w):
+            totals = [tf.zeros([f]) for f in self.filters]
+            for c in range(num_classes):  # E_y exactly: one backward pass per class
+                with tf.GradientTape() as tape:
+                    log_p = tf.nn.log_softmax(head(network(x, training=False)))
+                    total = tf.reduce_sum(log_p[:, c])
+                output_grads = tape.gradient(total, [tap.last_output for tap in taps])
+                p = w * tf.exp(tf.stop_gradient(log_p[:, c]))
+                totals = [t + tf.linalg.matvec(tap.per_example_squared_gradient(g), p, transpose_a=True)
+                          for t, tap, g in zip(totals, taps, output_grads)]
+            return totals
+
+        sums = [np.zeros(f, np.float64) for f in self.filters]
+        for start in range(0, rows.size, self.batch_size):
+            batch = rows[start:start + self.batch_size]
+            parts = batch_fisher(tf.constant(images[batch]), tf.constant(weights[start:start + self.batch_size], tf.float32))
+            sums = [s + np.asarray(p, np.float64) for s, p in zip(sums, parts)]
+        return np.concatenate([s / weights.sum() for s in sums]).astype("float32")
 
     def _variational(self, images, labels, head, rng, seed):
         noisy = {}
@@ -353,6 +427,12 @@ class FisherProbe:
         precision = np.concatenate([np.exp(-np.asarray(w.log_variance)) for w in wrappers])
         prior = np.concatenate([np.full(f, np.exp(float(w.log_prior_precision))) for w, f in zip(wrappers, self.filters)])
         return precision.astype("float32"), prior.astype("float32")
+
+
+def _class_weights(labels):
+    """Per-example weights M / (C * count(class)): every class carries the same total weight."""
+    counts = np.bincount(labels)
+    return (labels.size / (counts.size * counts))[labels]
 
 
 class _LocalReparametrization(keras.layers.Layer):

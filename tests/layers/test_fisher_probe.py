@@ -57,6 +57,26 @@ def test_montecarlo_matches_closed_form_fisher_of_two_layer_sigmoid_network():
     np.testing.assert_allclose(out["fisher"], closed, rtol=0.03)
 
 
+def test_expected_fisher_equals_the_closed_form_and_ignores_the_seed():
+    """The exact expectation over labels of the same network: equal to the closed form up to float32."""
+    probe = _two_layer()
+    rng = np.random.RandomState(0)
+    x = rng.randn(300, 5).astype("float32")
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0.3).astype("int32")  # unbalanced: the class weights matter
+    fisher = FisherProbe(probe, method="expected", skip_layers=0, max_samples=300, batch_size=64)
+    out = fisher.estimate(x, y, seed=1)
+    kernel, bias = [np.asarray(v) for v in out["head"].weights]
+    u, c = [np.asarray(v) for v in probe.get_layer("u").weights]
+    z = _sigmoid(x @ u + c)
+    v = kernel[:, 1] - kernel[:, 0]
+    p = _sigmoid(z @ v + bias[1] - bias[0])
+    w = (y.size / (2 * np.bincount(y)))[y]
+    per_example = (p * (1 - p))[:, None, None] * (x[:, :, None] * (v * z * (1 - z))[:, None, :]) ** 2
+    closed = (w[:, None, None] * per_example).sum(0).mean(0) / w.sum()
+    np.testing.assert_allclose(out["fisher"], closed, rtol=1e-4)
+    np.testing.assert_array_equal(out["fisher"], fisher.estimate(x, y, seed=7)["fisher"])
+
+
 def test_per_example_kernel_gradients_match_the_jacobian():
     keras.utils.set_random_seed(1)
     for layer, shape in ((keras.layers.Conv2D(5, 3, strides=2, padding="same", activation="relu"), (3, 9, 9, 2)),
@@ -77,7 +97,7 @@ def test_per_example_kernel_gradients_match_the_jacobian():
         np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["montecarlo", "variational"])
+@pytest.mark.parametrize("method", ["montecarlo", "expected", "variational"])
 def test_one_value_per_filter_of_the_selected_layers(method):
     probe = _conv_probe()
     images, labels = _pattern_task()
@@ -90,10 +110,11 @@ def test_one_value_per_filter_of_the_selected_layers(method):
     assert np.all(out["fisher"] >= 0) and np.mean(out["fisher"] > 0) > 0.7  # dead ReLU units give 0
 
 
-def test_variational_embedding_is_invariant_to_permuting_label_names():
+@pytest.mark.parametrize("method", ["variational", "expected"])
+def test_embedding_is_invariant_to_permuting_label_names(method):
     probe = _conv_probe()
     images, labels = _pattern_task()
-    options = {"method": "variational", "skip_layers": 1, "max_samples": 48, "batch_size": 48, "epochs": 5,
+    options = {"method": method, "skip_layers": 1, "max_samples": 48, "batch_size": 48, "epochs": 5,
                    "head_epochs": 3, "balanced": False}
     perm = np.array([2, 0, 3, 1])
     a = FisherProbe(probe, **options).estimate(images, labels, seed=3)["fisher"]
