@@ -1,13 +1,83 @@
-"""Prints the README tables from results/model_selection.json (or the file named as the first argument)."""
+"""Prints the README tables from results/model_selection.json (or the file named as the first argument;
+`mixed_selection*.json` files get their own tables)."""
 
 import json
 from pathlib import Path
 
+import numpy as np
+
 PAPER = {"iNat + CUB": (31.24, 59.52, 30.18, 42.54, 9.97, 6.81), "Mixed": (22.90, 112.49, 75.73, 40.30, 29.23, 27.81)}
+
+
+MIXED_RULES = ("chance", "generic probe", "domain embedding", "Task2Vec d_sym", "Task2Vec d_asym", "Model2Vec",
+               "Task2Vec d_sym, task-sized expert samples", "Model2Vec, task-sized expert samples")
+
+
+def chosen_errors(results, r):
+    """`{rule: per-task error of the expert it chose}` from a `mixed_selection.py` result, plus the optimum."""
+    errors = np.array(r["errors"])
+    index = {name: j for j, name in enumerate(results["experts"])}
+    rows = np.arange(len(errors))
+    out = {"chance": errors.mean(1), "generic probe": np.array(r["generic_errors"])}
+    out.update({rule: errors[rows, [index[n] for n in names]] for rule, names in r["selected"].items()})
+    return errors.min(1), out
+
+
+def bootstrap_ci(optimal, chosen, samples=2000, seed=0):
+    """95% interval of mean(chosen) / mean(optimal) - 1 over tasks resampled with replacement."""
+    rng = np.random.RandomState(seed)
+    picks = rng.randint(0, len(optimal), size=(samples, len(optimal)))
+    ratios = chosen[picks].mean(1) / optimal[picks].mean(1) - 1
+    return np.percentile(ratios, [2.5, 97.5])
+
+
+def mixed(results):
+    """The tables of `mixed_selection.py`: one row per number of shots, with 95% bootstrap intervals over tasks."""
+    method = results["args"].get("method", "montecarlo")
+    print(f"{len(results['experts'])} experts, {len(results['tasks'])} tasks, {method} embeddings")
+    print("| shots | optimal error | " + " | ".join(MIXED_RULES) + " | best expert beats generic |")
+    print("|" + " --- |" * (len(MIXED_RULES) + 3))
+    for shots, r in results["by_shots"].items():
+        table = r["selection"]
+        optimal, chosen = chosen_errors(results, r)
+        cells = []
+        for k in MIXED_RULES:
+            lo, hi = bootstrap_ci(optimal, chosen[k])
+            assert abs(chosen[k].mean() / optimal.mean() - 1 - table[k]["relative_increase"]) < 5e-3  # errors rounded
+            cells.append(f"{100 * table[k]['relative_increase']:+.1f}% [{100 * lo:+.0f}, {100 * hi:+.0f}]")
+        print(f"| {shots} | {100 * table['optimal_error']:.2f}% | " + " | ".join(cells)
+              + f" | {r['tasks_where_best_expert_beats_generic']} of {len(results['tasks'])} |")
+    print()
+    rng = np.random.RandomState(0)
+    for shots, r in results["by_shots"].items():
+        _, chosen = chosen_errors(results, r)
+        gain = chosen["generic probe"] - chosen["Task2Vec d_sym"]
+        boot = gain[rng.randint(0, gain.size, size=(2000, gain.size))].mean(1)
+        print(f"- {shots} shots: Task2Vec d_sym's expert vs the generic probe: lower error on {np.sum(gain > 0)}, "
+              f"higher on {np.sum(gain < 0)} of {gain.size} tasks; mean error {100 * gain.mean():.1f} points lower "
+              f"(95% bootstrap interval {100 * np.percentile(boot, 2.5):.1f} to {100 * np.percentile(boot, 97.5):.1f})")
+    print()
+    print("How often the expert of the task's own alphabet is picked (it is the best expert in the first column):")
+    print("| shots | best expert | " + " | ".join(MIXED_RULES[2:]) + " | chance |")
+    print("|" + " --- |" * (len(MIXED_RULES) + 1))
+    for shots, r in results["by_shots"].items():
+        same = r["same_alphabet_expert"]
+        print(f"| {shots} | {100 * same['best_expert_is_it']:.0f}% | "
+              + " | ".join(f"{100 * same[k + ' picks it']:.0f}%" for k in MIXED_RULES[2:])
+              + f" | {100 * same['chance']:.0f}% |")
+    print()
+    for shots, r in results["by_shots"].items():
+        t = r["taxonomy"]
+        print(f"- {shots} shots, tasks' d_sym: within family {t['within_family_mean']:.3f} ({t['pairs_within']} pairs), "
+              f"across {t['across_family_mean']:.3f}, correlation {t['correlation']:+.3f}, p = {t['permutation_p']:.3f}")
+    print(f"- timings: {json.dumps({k: round(v) for k, v in results['timings'].items()})}, "
+          f"total {results['seconds']:.0f} s")
 
 
 def main(filename="model_selection.json"):
     results = json.loads((Path(__file__).resolve().parent / "results" / filename).read_text())
+    if "by_shots" in results:
+        return mixed(results)
     n = len(results["tasks"])
     print("| meta-task | optimal error | chance | generic probe | domain emb. | Task2Vec d_sym | "
           "asymmetric Task2Vec | Model2Vec |")
