@@ -26,3 +26,12 @@ def atomic_path(path, suffix=""):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_json(path, value, indent=1):
+    """Writes `value` as JSON (and a final newline) to `path` atomically; returns `path`."""
+    import json
+
+    with atomic_path(path, suffix=".json") as tmp, open(tmp, "w") as f:
+        f.write(json.dumps(value, indent=indent) + "\n")
+    return path

@@ -1,10 +1,12 @@
-"""kzoo.files.atomic_path: a file appears whole or not at all."""
+"""kzoo.files: a file appears whole or not at all."""
 
+import json
 import os
 
+import numpy as np
 import pytest
 
-from kzoo.files import atomic_path
+from kzoo.files import atomic_path, write_json
 
 
 def test_file_appears_only_when_the_block_ends(tmp_path):
@@ -27,3 +29,13 @@ def test_failure_leaves_the_old_file_and_no_temporary(tmp_path):
         raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_write_json_is_atomic_and_refuses_what_json_cannot_hold(tmp_path):
+    target = tmp_path / "results" / "r.json"
+    assert write_json(target, {"a": [1, 2.5]}) == target
+    assert json.loads(target.read_text()) == {"a": [1, 2.5]} and target.read_text().endswith("\n")
+    with pytest.raises(TypeError):
+        write_json(target, {"a": np.zeros(2)})
+    assert json.loads(target.read_text()) == {"a": [1, 2.5]}
+    assert os.listdir(target.parent) == ["r.json"]

@@ -18,7 +18,6 @@ import os
 import shlex
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -85,6 +84,7 @@ def main(argv=None):
     from kzoo.applications import AMAZ
     from kzoo.applications.amaz import (SyntheticFeatureProjection, gzsl_scores, retrieval_precision,
                                         zero_shot_tasks, zsl_scores)
+    from kzoo.files import write_json
 
     keras.utils.set_random_seed(args.seed)
     data = zsl.load_xlsa17(args.xlsa17) if args.xlsa17 else zsl.glyph_compositions(verbose=0)
@@ -134,11 +134,7 @@ def main(argv=None):
     results["eval_seconds"] = round(time.perf_counter() - start, 1)
     summary = {k: round(v, 4) for k, v in results["zsl"].items() if isinstance(v, float)}
     print(json.dumps({"zsl": summary, "retrieval": results["retrieval"], "gzsl": results.get("gzsl")}))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    os.replace(tmp, out)
+    write_json(args.out, results)
     if args.preset:
         model.save_to_preset(args.preset, {
             "description": "AMAZ on the built-in compositional glyph zero-shot set (kzoo.zsl.glyph_compositions)",

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kzoo.files import write_json
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -254,11 +256,7 @@ def main(argv=None):
         timings[f"{shots}_shots_s"] = time.time() - t0
         print(f"{shots} shots:", json.dumps(results["by_shots"][str(shots)]["selection"], indent=1), flush=True)
     results["seconds"] = time.time() - start
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(out)
+    out = write_json(args.output, results)
     print(f"wrote {out} in {results['seconds']:.0f} s")
 
 

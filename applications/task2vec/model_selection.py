@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kzoo.files import write_json
+
 HERE = Path(__file__).resolve().parent
 GLYPH_SCRIPTS = ("Armenian", "Greek", "Hebrew", "Lao", "Ogham")
 # the probe's 5 held-out scripts; script families (writing-system genealogy) for the taxonomy-vs-distance check
@@ -244,11 +246,7 @@ def main(argv=None):
         if "same_alphabet" in results:
             print("same alphabet:", json.dumps(results["same_alphabet"][method]), flush=True)
     results["seconds"] = time.time() - start
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(out)
+    out = write_json(args.output, results)
     print(f"wrote {out} in {results['seconds']:.0f} s")
 
 

@@ -18,11 +18,12 @@ writes applications/task2vec/results/variational_budget.json.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+
+from kzoo.files import write_json
 
 HERE = Path(__file__).resolve().parent
 BUDGETS = ("montecarlo", "3:0.05", "10:0.2", "30:0.2:cosine", "30:1.0")
@@ -94,10 +95,7 @@ def main(argv=None):
               f"{np.round(row['d_sym seed 0 vs seed 1'], 3).tolist()}, permuted copy "
               f"{row['d_sym to the permuted copy']:.3f}, precision/prior {row['median precision / prior']} "
               f"({row['seconds']:.0f} s)", flush=True)
-    out = Path(args.output)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(out)
+    out = write_json(args.output, results)
     print(f"wrote {out}")
 
 
