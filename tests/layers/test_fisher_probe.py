@@ -75,6 +75,11 @@ def test_expected_fisher_equals_the_closed_form_and_ignores_the_seed():
     closed = (w[:, None, None] * per_example).sum(0).mean(0) / w.sum()
     np.testing.assert_allclose(out["fisher"], closed, rtol=1e-4)
     np.testing.assert_array_equal(out["fisher"], fisher.estimate(x, y, seed=7)["fisher"])
+    # a task larger than max_samples is sampled (class-balanced): close to the full value, seed-dependent
+    sampled = FisherProbe(probe, method="expected", skip_layers=0, max_samples=100)
+    a, b = sampled.estimate(x, y, seed=1)["fisher"], sampled.estimate(x, y, seed=2)["fisher"]
+    np.testing.assert_allclose(a, out["fisher"], rtol=0.2)
+    assert not np.array_equal(a, b)
 
 
 def test_per_example_kernel_gradients_match_the_jacobian():
