@@ -82,8 +82,7 @@ def build_library(args):
         expert_chars, task_chars = halves(chars, rng)
         expert_chars = expert_chars[: args.max_expert_classes]
         x, y = glyph_images(expert_chars, args.expert_images, seed=1)
-        experts.append(_record(f"glyphs:{script}", "glyphs", script, x, y,
-                               distractor=script in DISTRACTORS))
+        experts.append(_record(f"glyphs:{script}", "glyphs", script, x, y))
         if script in DISTRACTORS:
             continue  # the probe was trained on these characters: no new tasks there
         for k in range(args.tasks_per_alphabet):
@@ -92,15 +91,16 @@ def build_library(args):
                 break
             x, _ = glyph_images(chunk, max_shots + args.test_images, seed=2)
             tasks.append(_task(f"glyphs:{script}#{k}", "glyphs", script, x.reshape(len(chunk), -1, *x.shape[1:])))
-    pooled_x, pooled_y = [], []
+    pooled_x, pooled_y, pooled_ids = [], [], []
     for alphabet in omniglot.alphabet_names:
         ids = [c for c in range(omniglot.num_classes) if omniglot.alphabets[c] == alphabet]
         expert_ids, task_ids = halves(ids, rng)
         x = np.concatenate([omniglot.images_of(c) for c in expert_ids])
         y = np.repeat(np.arange(len(expert_ids)), [omniglot.class_counts[c] for c in expert_ids])
-        experts.append(_record(f"omniglot:{alphabet}", "omniglot", alphabet, x, y, distractor=False))
+        experts.append(_record(f"omniglot:{alphabet}", "omniglot", alphabet, x, y))
         pooled_x.append(x)
-        pooled_y.append(y + sum(len(np.unique(p)) for p in pooled_y))
+        pooled_y.append(y + sum(len(p) for p in pooled_ids))  # class ids continue across alphabets
+        pooled_ids.append(expert_ids)
         for k in range(args.tasks_per_alphabet):
             chunk = task_ids[k * args.classes:(k + 1) * args.classes]
             if len(chunk) < max(2, args.classes // 2):
@@ -108,7 +108,7 @@ def build_library(args):
             images = [omniglot.images_of(c)[rng.permutation(omniglot.class_counts[c])][:20] for c in chunk]
             tasks.append(_task(f"omniglot:{alphabet}#{k}", "omniglot", alphabet, np.stack(images)))
     experts.append(_record("omniglot:all", "omniglot", "Omniglot", np.concatenate(pooled_x),
-                           np.concatenate(pooled_y), distractor=False))
+                           np.concatenate(pooled_y)))
     return experts, tasks
 
 

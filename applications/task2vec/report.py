@@ -23,17 +23,15 @@ def chosen_errors(results, r):
     return errors.min(1), out
 
 
-def bootstrap_ci(optimal, chosen, samples=2000, seed=0):
-    """95% interval of mean(chosen) / mean(optimal) - 1 over tasks resampled with replacement."""
-    rng = np.random.RandomState(seed)
-    picks = rng.randint(0, len(optimal), size=(samples, len(optimal)))
-    ratios = chosen[picks].mean(1) / optimal[picks].mean(1) - 1
-    return np.percentile(ratios, [2.5, 97.5])
+def bootstrap_interval(statistic, n, rng, samples=2000):
+    """95% interval of `statistic(picks)` over `samples` resamplings of n tasks with replacement;
+    `statistic` maps picks `[samples, n]` to `[samples]` values."""
+    return np.percentile(statistic(rng.randint(0, n, size=(samples, n))), [2.5, 97.5])
 
 
 def mixed(results):
     """The tables of `mixed_selection.py`: one row per number of shots, with 95% bootstrap intervals over tasks."""
-    method = results["args"].get("method", "montecarlo")
+    method = results["args"]["method"]
     print(f"{len(results['experts'])} experts, {len(results['tasks'])} tasks, {method} embeddings")
     print("| shots | optimal error | " + " | ".join(MIXED_RULES) + " | best expert beats generic |")
     print("|" + " --- |" * (len(MIXED_RULES) + 3))
@@ -42,7 +40,8 @@ def mixed(results):
         optimal, chosen = chosen_errors(results, r)
         cells = []
         for k in MIXED_RULES:
-            lo, hi = bootstrap_ci(optimal, chosen[k])
+            lo, hi = bootstrap_interval(lambda picks: chosen[k][picks].mean(1) / optimal[picks].mean(1) - 1,
+                                        len(optimal), np.random.RandomState(0))
             assert abs(chosen[k].mean() / optimal.mean() - 1 - table[k]["relative_increase"]) < 5e-3  # errors rounded
             cells.append(f"{100 * table[k]['relative_increase']:+.1f}% [{100 * lo:+.0f}, {100 * hi:+.0f}]")
         print(f"| {shots} | {100 * table['optimal_error']:.2f}% | " + " | ".join(cells)
@@ -52,10 +51,18 @@ def mixed(results):
     for shots, r in results["by_shots"].items():
         _, chosen = chosen_errors(results, r)
         gain = chosen["generic probe"] - chosen["Task2Vec d_sym"]
-        boot = gain[rng.randint(0, gain.size, size=(2000, gain.size))].mean(1)
+        lo, hi = bootstrap_interval(lambda picks: gain[picks].mean(1), gain.size, rng)
         print(f"- {shots} shots: Task2Vec d_sym's expert vs the generic probe: lower error on {np.sum(gain > 0)}, "
               f"higher on {np.sum(gain < 0)} of {gain.size} tasks; mean error {100 * gain.mean():.1f} points lower "
-              f"(95% bootstrap interval {100 * np.percentile(boot, 2.5):.1f} to {100 * np.percentile(boot, 97.5):.1f})")
+              f"(95% bootstrap interval {100 * lo:.1f} to {100 * hi:.1f})")
+    omniglot_tasks = [i for i, t in enumerate(results["tasks"]) if t.startswith("omniglot:")]
+    for shots, r in results["by_shots"].items():
+        beats = np.array(r["errors"])[omniglot_tasks] < np.array(r["generic_errors"])[omniglot_tasks, None]
+        share = {domain: beats[:, [j for j, e in enumerate(results["experts"]) if e.startswith(domain + ":")]].mean()
+                 for domain in ("omniglot", "glyphs")}
+        print(f"- {shots} shots, the {len(omniglot_tasks)} Omniglot tasks: the Omniglot experts beat the generic probe "
+              f"in {100 * share['omniglot']:.0f}% of the (task, expert) pairs, the glyph experts in "
+              f"{100 * share['glyphs']:.0f}%")
     print()
     print("How often the expert of the task's own alphabet is picked (it is the best expert in the first column):")
     print("| shots | best expert | " + " | ".join(MIXED_RULES[2:]) + " | chance |")

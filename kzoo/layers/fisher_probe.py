@@ -36,7 +36,7 @@ class FisherProbe:
       per-example kernel gradient is sum_pos patch_b(pos) (x) g_b(pos) (a batched
       matmul of `tf.image.extract_patches` with g_b), squared and averaged per filter.
     - `method="expected"`: the same F with the expectation over y computed exactly,
-      sum_c p_w(c|x) (d log p_w(c|x) / dw)^2 (C backward passes per batch), over
+      sum_c p_w(c|x) (d log p_w(c|x) / dw)^2 (one forward and C backward passes per batch), over
       every task image once (class-weighted), or over a class-balanced sample of
       `max_samples` images when the task is larger. Its head is fitted full-batch
       and deterministically (below), so the embedding of a task with at most
@@ -72,8 +72,7 @@ class FisherProbe:
             `balanced`, else the first `max_samples` of a shuffle). Defaults to `10000`.
         batch_size: batch size of every pass. Defaults to `64`.
         epochs: Fisher epochs: MC passes, or variational training epochs (unused by
-            `"expected"`). Defaults to
-            `2` for `"variational"`, else `1`.
+            `"expected"`). Defaults to `2` for `"variational"`, else `1`.
         head_epochs: epochs of head training on cached features. Defaults to `10`.
         head_learning_rate: Adam learning rate of the zero-initialised head (the
             official code uses 4e-4 with 10x longer epochs). Defaults to `1e-2`; the
@@ -294,6 +293,16 @@ class FisherProbe:
         return head
 
     # ----------------------------------------------------------- estimators
+    def _tapped_extractor(self):
+        """The extractor with the selected layers wrapped so their outputs can be differentiated.
+
+        Returns `(network, taps)`: a clone sharing the probe's weights, and the noise-free
+        `_LocalReparametrization` wrappers of the selected layers, in order.
+        """
+        taps = {layer.name: _LocalReparametrization(layer, noise=False) for layer in self._selected}
+        network = keras.models.clone_model(self.extractor, clone_function=lambda layer: taps.get(layer.name, layer))
+        return network, list(taps.values())
+
     def estimate(self, images, labels, seed=0):
         """Estimates the per-filter Fisher information of the task `(images, labels)`.
 
@@ -328,9 +337,7 @@ class FisherProbe:
                 "num_classes": int(labels.max()) + 1, "head": head}
 
     def _montecarlo(self, images, labels, head, rng, seed):
-        taps = {layer.name: _LocalReparametrization(layer, noise=False) for layer in self._selected}
-        network = keras.models.clone_model(self.extractor, clone_function=lambda layer: taps.get(layer.name, layer))
-        taps = list(taps.values())
+        network, taps = self._tapped_extractor()
 
         @tf.function(input_signature=[tf.TensorSpec((None, *self.input_shape)), tf.TensorSpec([2], tf.int32)])
         def batch_fisher(x, step_seed):
@@ -363,21 +370,22 @@ class FisherProbe:
         else:  # every image once, weighted so that every class counts equally
             rows = np.arange(labels.size)
             weights = _class_weights(labels)
-        taps = {layer.name: _LocalReparametrization(layer, noise=False) for layer in self._selected}
-        network = keras.models.clone_model(self.extractor, clone_function=lambda layer: taps.get(layer.name, layer))
-        taps = list(taps.values())
+        network, taps = self._tapped_extractor()
 
         @tf.function(input_signature=[tf.TensorSpec((None, *self.input_shape)), tf.TensorSpec([None])])
         def batch_fisher(x, w):
+            # one forward pass; E_y exactly with one backward pass per class through it
+            with tf.GradientTape(persistent=True) as tape:
+                log_p = tf.nn.log_softmax(head(network(x, training=False)))
+                class_totals = tf.unstack(tf.reduce_sum(log_p, 0), num=num_classes)
+            outputs = [tap.last_output for tap in taps]
+            p = w[:, None] * tf.exp(tf.stop_gradient(log_p))
             totals = [tf.zeros([f]) for f in self.filters]
-            for c in range(num_classes):  # E_y exactly: one backward pass per class
-                with tf.GradientTape() as tape:
-                    log_p = tf.nn.log_softmax(head(network(x, training=False)))
-                    total = tf.reduce_sum(log_p[:, c])
-                output_grads = tape.gradient(total, [tap.last_output for tap in taps])
-                p = w * tf.exp(tf.stop_gradient(log_p[:, c]))
-                totals = [t + tf.linalg.matvec(tap.per_example_squared_gradient(g), p, transpose_a=True)
+            for c in range(num_classes):
+                output_grads = tape.gradient(class_totals[c], outputs)
+                totals = [t + tf.linalg.matvec(tap.per_example_squared_gradient(g), p[:, c], transpose_a=True)
                           for t, tap, g in zip(totals, taps, output_grads)]
+            del tape
             return totals
 
         sums = [np.zeros(f, np.float64) for f in self.filters]
