@@ -4,15 +4,16 @@
     python applications/mtnet/sine.py --variant maml --inner-lr 0.1               # one Table 2 cell
     python applications/mtnet/sine.py --variant mtnet --polynomial 2              # one Figure 4 point
     python applications/mtnet/sine.py --variant mtnet --save-preset saved_models/mtnet/sinusoid_10shot
+    python applications/mtnet/sine.py --variant mtnet --seed 3 --threads 1       # another seed, one core
 
 Meta-trains on 10-shot tasks (meta-batch 4, Adam 1e-3, one inner step, the paper's
 Section 6.1), then scores 600 fresh tasks (seed 2018, never seen in training) after
 adaptation with K = 5, 10 and 20 support points and 10 query points: mean query MSE
-and 95% CI. Writes a JSON record to applications/mtnet/results/.
+and 95% CI. `--seed` sets the initial weights, the training tasks and the mask noise.
+Writes a JSON record to applications/mtnet/results/<task>_<model>_lr<alpha>_it<n>_seed<s>.json.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kzoo import episodes
 from kzoo.applications import MTNet
+from kzoo.files import write_json
 from kzoo.training import evaluate_regression
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,13 +38,14 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=20000, help="meta-training steps (paper: 60000)")
     parser.add_argument("--polynomial", type=int, default=None, help="polynomial order instead of sine")
     parser.add_argument("--eval-tasks", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="weights, training tasks and mask noise (default 0)")
+    parser.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
     parser.add_argument("--save-preset", default=None)
     parser.add_argument("--skip-existing", action="store_true", help="do nothing if the result file exists")
     args = parser.parse_args(argv)
     name = args.variant + ("-full" if args.full_mask else "")
     task = f"polynomial order {args.polynomial}" if args.polynomial is not None else "sine"
-    stem = f"{task.replace(' ', '_')}_{name}_lr{args.inner_lr:g}_it{args.iterations}"
+    stem = f"{task.replace(' ', '_')}_{name}_lr{args.inner_lr:g}_it{args.iterations}_seed{args.seed}"
     if args.skip_existing and (RESULTS / f"{stem}.json").exists():
         print(f"exists: {stem}.json")
         return
@@ -53,10 +56,14 @@ def main(argv=None):
         return episodes.sinusoid(shots=shots, queries=10, **kwargs)
 
     import keras
+    import tensorflow as tf
 
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     model = MTNet(variant=args.variant, full_mask=args.full_mask, inner_lr=args.inner_lr,
-                  inference_mask="sample")
+                  inference_mask="sample", seed=args.seed)
     model.compile()
     start = time.perf_counter()
     history = model.fit(tasks(10, tasks=4, seed=args.seed), steps_per_epoch=args.iterations // 10, epochs=10,
@@ -74,16 +81,16 @@ def main(argv=None):
         record["evaluation"][f"{shots}-shot"] = {k: score[k] for k in ("mse", "ci95", "episodes")}
         print(f"{name} alpha={args.inner_lr} {shots}-shot: MSE {score['mse']:.3f} +- {score['ci95']:.3f} "
               f"({score['episodes']} tasks)")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_json(RESULTS / f"{stem}.json", record, indent=2)
     if args.save_preset:
         # The preset serves deterministically (most likely mask); score it that way too,
         # per task, so tests/test_presets.py can replay the first tasks exactly.
         model.inference_mask = "mode"
         score = evaluate_regression(model, tasks(10, tasks=20, seed=EVAL_SEED, batches=args.eval_tasks // 20))
         print(f"preset ({name}, mode mask) 10-shot: MSE {score['mse']:.3f} +- {score['ci95']:.3f}")
-        meta = {"description": f"MT-net ({name}) meta-trained on 10-shot sine regression, 1-40-40-1",
-                "data_spec": "sinusoid", **record,
+        what = "sine regression" if args.polynomial is None else f"regression of order-{args.polynomial} polynomials"
+        meta = {"description": f"MT-net ({name}) meta-trained on 10-shot {what}, 1-40-40-1",
+                "data_spec": "sinusoid" if args.polynomial is None else f"polynomial:{args.polynomial}", **record,
                 "preset_evaluation": {"shots": 10, "queries": 10, "tasks_per_batch": 20, "seed": EVAL_SEED,
                                       "inference_mask": "mode", **score}}
         print("preset:", model.save_to_preset(args.save_preset, meta, overwrite=True))

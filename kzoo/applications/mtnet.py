@@ -59,6 +59,11 @@ class MTNet(EpisodicModel):
             inference, so predictions and served outputs are deterministic;
             `"sample"` samples as in training (the paper's test protocol).
             Defaults to `"mode"`.
+        seed: seed of the mask noise. Every batch draws a fresh stateless seed from
+            it, and each task of the batch (and each replica) and each cell folds in
+            its own index, so masks are independent across cells and tasks and the
+            same seed replays the same masks. Defaults to `None` (drawn from Keras's
+            global seed, `keras.utils.set_random_seed`).
 
     Example:
 
@@ -75,7 +80,8 @@ class MTNet(EpisodicModel):
 
     def __init__(self, example_shape=(1,), variant="mtnet", full_mask=False, num_outputs=1,
                  hidden=(40, 40), channels=64, blocks=4, inner_steps=1, eval_inner_steps=None,
-                 inner_lr=0.01, first_order=False, temperature=1.0, inference_mask="mode", **kwargs):
+                 inner_lr=0.01, first_order=False, temperature=1.0, inference_mask="mode", seed=None,
+                 **kwargs):
         super().__init__(example_shape=example_shape, **kwargs)
         if variant not in VARIANTS:
             raise ValueError(f"Unknown `variant` {variant!r}. Expected one of {sorted(VARIANTS)}.")
@@ -105,6 +111,10 @@ class MTNet(EpisodicModel):
         self.inner_steps, self.eval_inner_steps = inner_steps, eval_inner_steps
         self.inner_lr, self.first_order = float(inner_lr), bool(first_order)
         self.temperature, self.inference_mask = float(temperature), inference_mask
+        if seed is not None:
+            check_int(seed, "seed", 0)
+        self.seed = seed
+        self.mask_seed_generator = keras.random.SeedGenerator(seed)
 
         cell = dict(use_transform=use_transform, use_mask=use_mask, full_mask=full_mask, temperature=temperature,
                     dtype=self.dtype_policy)
@@ -143,8 +153,27 @@ class MTNet(EpisodicModel):
         """The meta-learned initial W, b of every cell, as one flat list of tensors."""
         return [tf.convert_to_tensor(v.value) for cell in self.cells for v in cell.fast_variables]
 
-    def sample_masks(self, mode):
-        return [m for cell in self.cells for m in cell.sample_masks(mode)]
+    def sample_masks(self, mode, seed=None):
+        """Every cell's `[kernel_mask, bias_mask]`, as one flat list.
+
+        `seed`: a stateless `[2]` seed for this task; cell i folds in i, so cells
+        never share noise. `None` uses each cell's own generator."""
+        if seed is None or mode != "sample":
+            return [m for cell in self.cells for m in cell.sample_masks(mode)]
+        seed = tf.cast(seed, tf.int64)
+        return [m for i, cell in enumerate(self.cells)
+                for m in cell.sample_masks(mode, seed=tf.random.experimental.stateless_fold_in(seed, i))]
+
+    def task_seeds(self, tasks):
+        """One stateless `[2]` seed per task of this batch: `[T, 2]` int64.
+
+        A fresh draw from the model's generator per batch (with the replica's index
+        folded in under a distribution strategy), split into one independent seed per task."""
+        base = tf.cast(self.mask_seed_generator.next(), tf.int64)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            base = tf.random.experimental.stateless_fold_in(base, context.replica_id_in_sync_group)
+        return tf.random.experimental.stateless_split(base, num=tasks)
 
     #: query passes normalize with the fused kernel (`BatchStatNormalization(first_order=True)`)
     fused_query_norms = True
@@ -181,19 +210,23 @@ class MTNet(EpisodicModel):
         losses = keras.losses.sparse_categorical_crossentropy(ops.maximum(targets, 0), outputs, from_logits=True)
         return ops.sum(losses * labelled) / ops.maximum(ops.sum(labelled), 1.0)
 
-    def adapt_task(self, support_x, support_y, steps, mask_mode):
-        """Fast weights after `steps` masked inner steps on one task's support set."""
-        masks = self.sample_masks(mask_mode)
+    def adapt_task(self, support_x, support_y, steps, mask_mode, seed=None):
+        """Fast weights after `steps` masked inner steps on one task's support set.
+
+        `seed`: the task's stateless mask seed (see `task_seeds`); `None` draws from
+        the cells' own generators."""
+        masks = self.sample_masks(mask_mode, seed)
         return inner_loop(lambda w: self.task_loss(self.forward(support_x, w, self.first_order), support_y),
                           self.initial_fast_weights(), steps, self.inner_lr, masks, self.first_order)
 
     # -- episodes -----------------------------------------------------------------------
 
     def _map_tasks(self, fn, elems, output_dtype, unroll):
-        """Applies `fn` to each task. Meta-training unrolls a static task axis (the
+        """Applies `fn(*task_elems, task_seed)` to each task. Meta-training unrolls a static task axis (the
         fastest on CPU: 1.6x `tf.map_fn`, 3x `tf.vectorized_map` for 4 conv tasks);
         inference maps over any number of tasks with one small graph."""
         tasks = elems[0].shape[0]
+        elems = (*elems, self.task_seeds(tasks if tasks is not None else tf.shape(elems[0])[0]))
         if unroll and tasks is not None:
             return ops.stack([fn(*(e[t] for e in elems)) for t in range(tasks)])
         return tf.map_fn(lambda e: fn(*e), elems, fn_output_signature=output_dtype)
@@ -212,8 +245,8 @@ class MTNet(EpisodicModel):
         mask_mode = "sample" if training else self.inference_mask
         support_y = self._check_ways(support_y)
 
-        def one_task(sx, sy, qx):
-            return self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode), first_order_norms=True)
+        def one_task(sx, sy, qx, seed):
+            return self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode, seed), first_order_norms=True)
 
         return self._map_tasks(one_task, (support_x, support_y, query_x), self.compute_dtype, unroll=bool(training))
 
@@ -249,14 +282,14 @@ class MTNet(EpisodicModel):
         steps = self.inner_steps if training else self.eval_inner_steps
         mask_mode = "sample" if training else self.inference_mask
 
-        def one_task(sx, sy, qx, qy):
+        def one_task(sx, sy, qx, qy, seed):
             # the pre-adaptation metrics are not differentiated: without stop_gradient the tape
             # back-propagates the zero gradient of their stacked entries through a whole extra
             # query forward pass (MAML 5-way, 32 channels: 1.9x slower steps)
             # the query passes are differentiated once (second-order terms come from the
             # support pass inside adapt_task), so their normalizations run fused
             before = tf.stop_gradient(self.forward(qx, self.initial_fast_weights(), first_order_norms=True))
-            after = self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode), first_order_norms=True)
+            after = self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode, seed), first_order_norms=True)
             return ops.stack([self.task_loss(before, qy), self.task_loss(after, qy),
                               tf.stop_gradient(self._accuracy(before, qy)),
                               tf.stop_gradient(self._accuracy(after, qy))])
@@ -309,5 +342,5 @@ class MTNet(EpisodicModel):
             "num_outputs": self.num_outputs, "hidden": list(self.hidden), "channels": self.channels,
             "blocks": self.blocks, "inner_steps": self.inner_steps, "eval_inner_steps": self.eval_inner_steps,
             "inner_lr": self.inner_lr, "first_order": self.first_order, "temperature": self.temperature,
-            "inference_mask": self.inference_mask,
+            "inference_mask": self.inference_mask, "seed": self.seed,
         }

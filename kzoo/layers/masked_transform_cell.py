@@ -35,6 +35,11 @@ class MaskedTransformCell(keras.layers.Layer):
         full_mask: one mask logit per weight. Defaults to `False`.
         temperature: c of eq. (11), > 0. Defaults to `1.0` (the paper's).
         kernel_initializer: initializer of W. Defaults to `"glorot_uniform"`.
+        seed: seed of the cell's own noise generator, used when `sample_masks` is
+            called without a seed. Defaults to `None` (drawn from Keras's global
+            seed, `keras.utils.set_random_seed`), so two cells never share noise
+            unless given the same seed. `MTNet` passes its own per-task,
+            per-cell stateless seeds instead.
 
     Call arguments:
         inputs: `[..., in]` (dense) or `[B, H, W, C]` (conv).
@@ -56,7 +61,7 @@ class MaskedTransformCell(keras.layers.Layer):
     """
 
     def __init__(self, units, kernel_size=None, strides=1, use_transform=True, use_mask=True,
-                 full_mask=False, temperature=1.0, kernel_initializer="glorot_uniform", **kwargs):
+                 full_mask=False, temperature=1.0, kernel_initializer="glorot_uniform", seed=None, **kwargs):
         super().__init__(**kwargs)
         check_int(units, "units", 1)
         if not temperature > 0:
@@ -71,7 +76,10 @@ class MaskedTransformCell(keras.layers.Layer):
         self.full_mask = full_mask
         self.temperature = float(temperature)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.seed_generator = keras.random.SeedGenerator(0)
+        if seed is not None:
+            check_int(seed, "seed", 0)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
     def is_conv(self):
@@ -120,7 +128,11 @@ class MaskedTransformCell(keras.layers.Layer):
         return outputs
 
     def _gumbel_mask(self, logits, seed):
-        uniform = keras.random.uniform((2, *logits.shape), minval=1e-6, maxval=1.0 - 1e-6, seed=seed)
+        shape, low, high = (2, *logits.shape), 1e-6, 1.0 - 1e-6
+        if isinstance(seed, keras.random.SeedGenerator):
+            uniform = keras.random.uniform(shape, minval=low, maxval=high, seed=seed)
+        else:  # a stateless [2] seed tensor: the same seed gives the same mask
+            uniform = tf.random.stateless_uniform(shape, seed, minval=low, maxval=high, dtype=logits.dtype)
         gumbel = -ops.log(-ops.log(uniform))
         soft = ops.sigmoid((logits + gumbel[0] - gumbel[1]) / self.temperature)
         hard = ops.cast(soft > 0.5, soft.dtype)
@@ -133,7 +145,10 @@ class MaskedTransformCell(keras.layers.Layer):
         Args:
             mode: `"sample"` draws eq. (11); `"mode"` takes the most likely mask
                 (zeta > 0), deterministic. Defaults to `"sample"`.
-            seed: optional seed for the draw. Defaults to the layer's generator.
+            seed: `None` (the layer's own generator, advanced at every draw), a
+                `keras.random.SeedGenerator`, or a stateless seed: an integer tensor
+                of shape `[2]` (the same seed always gives the same mask).
+                Defaults to `None`.
 
         Returns:
             `[kernel_mask, bias_mask]`, or `[None, None]` without `use_mask`.
@@ -146,7 +161,12 @@ class MaskedTransformCell(keras.layers.Layer):
         else:
             logits = [self.mask_logits]
         if mode == "sample":
-            masks = [self._gumbel_mask(v, seed) for v in logits]
+            if isinstance(seed, keras.random.SeedGenerator):
+                seeds = [seed] * len(logits)
+            else:  # kernel and bias logits of a "-full" cell get independent streams
+                seed = tf.cast(seed, tf.int64)
+                seeds = [tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(logits))]
+            masks = [self._gumbel_mask(v, s) for v, s in zip(logits, seeds)]
         elif mode == "mode":
             masks = [ops.cast(v > 0, v.dtype) for v in logits]
         else:
@@ -173,6 +193,6 @@ class MaskedTransformCell(keras.layers.Layer):
             **super().get_config(),
             "units": self.units, "kernel_size": self.kernel_size, "strides": self.strides,
             "use_transform": self.use_transform, "use_mask": self.use_mask, "full_mask": self.full_mask,
-            "temperature": self.temperature,
+            "temperature": self.temperature, "seed": self.seed,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }

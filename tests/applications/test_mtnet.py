@@ -222,3 +222,41 @@ def test_more_ways_than_the_model_has_outputs():
          "query_x": tf.zeros([1, 3, 8, 8, 1])}
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_outputs"):
         model.predict(x, verbose=0)
+
+
+def _mask_draws(model, batches, tasks):
+    """`[batches, tasks, cells]` lists of kernel masks, drawn as a training step draws them."""
+    return [[model.sample_masks("sample", seed)[0::2] for seed in model.task_seeds(tasks)] for _ in range(batches)]
+
+
+def test_masks_are_independent_across_cells_and_tasks():
+    model = MTNet(variant="mtnet", hidden=(40, 40), seed=0)
+    model.build(model.episode_shapes())  # zero logits: p = 0.5 per unit
+    draws = _mask_draws(model, batches=50, tasks=4)
+    cells = np.mean([np.mean(task[0].numpy() == task[1].numpy()) for batch in draws for task in batch])
+    tasks = np.mean([np.mean(batch[0][0].numpy() == batch[t][0].numpy()) for batch in draws for t in (1, 2, 3)])
+    batches = np.mean([np.mean(draws[b][0][0].numpy() == draws[b + 1][0][0].numpy()) for b in range(49)])
+    for agreement in (cells, tasks, batches):
+        assert 0.45 < agreement < 0.55  # 1.0 for the two hidden cells when they shared SeedGenerator(0)
+
+
+def test_the_model_seed_replays_the_masks_and_training():
+    def run(seed):
+        model = MTNet(variant="mtnet", hidden=(8,), seed=seed)
+        model.compile()
+        model.fit(episodes.sinusoid(tasks=2, seed=0), steps_per_epoch=3, verbose=0)
+        return [m.numpy() for m in _mask_draws(model, batches=1, tasks=2)[0][1]], model.get_weights()
+
+    import keras
+
+    keras.utils.set_random_seed(1)  # the same initial weights for every run
+    masks_a, weights_a = run(5)
+    keras.utils.set_random_seed(1)
+    masks_b, weights_b = run(5)
+    keras.utils.set_random_seed(1)
+    masks_c, _ = run(6)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_array_equal(a, b)
+    assert all(np.array_equal(a, b) for a, b in zip(masks_a, masks_b))
+    assert not all(np.array_equal(a, c) for a, c in zip(masks_a, masks_c))
+    assert MTNet.from_config(MTNet(seed=5).get_config()).seed == 5

@@ -72,3 +72,21 @@ def test_bad_arguments(kwargs, match):
 def test_config_round_trip():
     cell = MaskedTransformCell(5, kernel_size=3, strides=2, use_transform=False, full_mask=True, temperature=0.5)
     assert MaskedTransformCell.from_config(cell.get_config()).get_config() == cell.get_config()
+
+
+def test_cells_of_the_same_shape_draw_independent_masks():
+    first, second = MaskedTransformCell(40), MaskedTransformCell(40)
+    for cell in (first, second):
+        cell.build((None, 40))  # zero logits: each unit is kept with probability 0.5
+    agreement = np.mean([np.mean(first.sample_masks()[0].numpy() == second.sample_masks()[0].numpy())
+                         for _ in range(100)])
+    assert 0.43 < agreement < 0.57  # 100% when every cell shared one seed
+
+
+def test_a_stateless_seed_replays_its_mask():
+    cell = MaskedTransformCell(64)
+    cell.build((None, 3))
+    seed = tf.constant([3, 4], tf.int64)
+    np.testing.assert_array_equal(cell.sample_masks(seed=seed)[0], cell.sample_masks(seed=seed)[0])
+    other = cell.sample_masks(seed=tf.constant([3, 5], tf.int64))[0]
+    assert not np.array_equal(cell.sample_masks(seed=seed)[0], other)
