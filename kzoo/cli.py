@@ -19,11 +19,42 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _positive_int(text):
+    """argparse type: an integer >= 1 (`--steps 0` and `--steps -1` fail here, before any work)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, received {text!r}")
+    return value
+
+
+def _positive_float(text):
+    """argparse type: a finite number > 0 (`--learning-rate nan` fails here)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, received {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, received {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (`kzoo fit: error: ...`) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _episode_arguments(parser, ways, shots, queries, tasks):
-    parser.add_argument("--ways", type=int, default=ways, help=f"N classes per episode (default {ways})")
-    parser.add_argument("--shots", type=int, default=shots, help=f"K support examples per class (default {shots})")
-    parser.add_argument("--queries", type=int, default=queries, help=f"Q query examples per class (default {queries})")
-    parser.add_argument("--tasks", type=int, default=tasks, help=f"T episodes per batch (default {tasks})")
+    parser.add_argument("--ways", type=_positive_int, default=ways, help=f"N classes per episode (default {ways})")
+    parser.add_argument("--shots", type=_positive_int, default=shots, help=f"K support examples per class (default {shots})")
+    parser.add_argument("--queries", type=_positive_int, default=queries, help=f"Q query examples per class (default {queries})")
+    parser.add_argument("--tasks", type=_positive_int, default=tasks, help=f"T episodes per batch (default {tasks})")
     parser.add_argument("--rotations", action="store_true", help="add 90/180/270-degree rotated classes")
     parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
 
@@ -133,7 +164,17 @@ def fit_command(args):
     from kzoo.training.evaluation import format_score
     from kzoo.training.recipe import train_and_evaluate
 
+    from kzoo.files import check_writable_folder
+    from kzoo.presets import check_preset_target
+
     cls = _application(args.application)
+    # output paths first: a bad path must not cost a whole training run
+    if args.save_preset:
+        check_preset_target(args.save_preset, overwrite=args.overwrite)
+    if args.export:
+        check_writable_folder(args.export, what="--export folder")
+    if args.logdir:
+        check_writable_folder(args.logdir, what="--logdir folder")
     source = _source(args.data)
     print(f"data: {source!r}")
     model = cls(**_constructor_arguments(cls, args, source))
@@ -263,8 +304,9 @@ def tune_command(args):
 # -- parser -----------------------------------------------------------------------------
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="kzoo", description="Keras model zoo for meta-learning.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="kzoo", description="Keras model zoo for meta-learning.")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("list", help="applications and presets").set_defaults(func=list_command)
 
@@ -294,16 +336,16 @@ def build_parser():
     fit.add_argument("application", help="e.g. protonet (see `kzoo list`)")
     fit.add_argument("--data", default="glyphs", help="glyphs | omniglot[:PATH] | folder:PATH | tfds:NAME")
     _episode_arguments(fit, 20, 1, 5, 1)
-    fit.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
-    fit.add_argument("--steps-per-epoch", type=int, default=100, help="steps between validations (default 100)")
+    fit.add_argument("--steps", type=_positive_int, default=1000, help="training steps (default 1000)")
+    fit.add_argument("--steps-per-epoch", type=_positive_int, default=100, help="steps between validations (default 100)")
     fit.add_argument("--channels", type=int, default=64, help="backbone channels (default 64)")
-    fit.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate (default: the app's)")
+    fit.add_argument("--learning-rate", type=_positive_float, default=None, help="Adam learning rate (default: the app's)")
     fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
     fit.add_argument("--eval-ways", type=int, default=None, help="test N (default --ways)")
     fit.add_argument("--eval-shots", type=int, default=None, help="test K (default --shots)")
     fit.add_argument("--eval-queries", type=int, default=15, help="test queries per class (default 15)")
-    fit.add_argument("--eval-episodes", type=int, default=600, help="test episodes (default 600)")
+    fit.add_argument("--eval-episodes", type=_positive_int, default=600, help="test episodes (default 600)")
     fit.add_argument("--logdir", default=None, help="TensorBoard log folder")
     fit.add_argument("--export", default=None, help="write a TF Serving export to DIR/<next version>")
     fit.add_argument("--save-preset", default=None, help="write a preset folder")
@@ -315,7 +357,7 @@ def build_parser():
     ev = commands.add_parser("evaluate", help="score a preset on held-out episodes (mean, 95%% CI)")
     ev.add_argument("preset", help="APPLICATION/NAME (see `kzoo list`) or a preset folder")
     ev.add_argument("--data", default=None, help="data spec (default: the preset's)")
-    ev.add_argument("--episodes", type=int, default=600, help="test episodes (default 600)")
+    ev.add_argument("--episodes", type=_positive_int, default=600, help="test episodes (default 600)")
     ev.add_argument("--ways", type=int, default=None)
     ev.add_argument("--shots", type=int, default=None)
     ev.add_argument("--queries", type=int, default=None)
@@ -354,8 +396,15 @@ def main(argv=None):
     args.argv = argv
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"kzoo: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("kzoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # every error is one line; --debug shows the traceback
+        if args.debug:
+            raise
+        known = isinstance(error, (ValueError, FileNotFoundError))
+        text = " ".join(str(error).split()) or type(error).__name__
+        print(f"kzoo: error: {text if known else f'{type(error).__name__}: {text}'}", file=sys.stderr)
         return 2
     return 0
 

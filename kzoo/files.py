@@ -35,3 +35,113 @@ def write_json(path, value, indent=1):
     with atomic_path(path, suffix=".json") as tmp, open(tmp, "w") as f:
         f.write(json.dumps(value, indent=indent) + "\n")
     return path
+
+
+def _exchange(first, second):
+    """Atomically swaps two paths (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(error, os.strerror(error), first)
+
+
+def _aside(folder):
+    return os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.replaced")
+
+
+def recover_folder(folder):
+    """Puts back a folder that a killed `atomic_folder` overwrite had moved aside.
+
+    Only the fallback swap (no atomic exchange on this system) can leave one: the old
+    folder, whole, at `.<name>.replaced` and no `<name>`. Returns True if it was restored."""
+    folder = os.path.abspath(folder)
+    aside = _aside(folder)
+    if os.path.isdir(aside) and not os.path.exists(folder):
+        os.replace(aside, folder)
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def atomic_folder(folder, overwrite=False, replaceable=None, what="folder"):
+    """Yields a new temporary folder next to `folder`; it takes `folder`'s place when the block ends.
+
+    A kill at any point leaves `folder` whole, old or new:
+    - a new `folder` appears by one rename;
+    - an existing one (only with `overwrite=True`, and only if `replaceable(folder)`
+      says it is a folder of this kind) is swapped with the new one in one atomic
+      exchange, and the old copy, now at the temporary name, is deleted after. Where
+      the system has no atomic exchange, the old folder is renamed aside first and
+      `recover_folder` (run here and by the readers) puts it back after a kill.
+
+    Temporary names start with a dot, so listings skip them. If the block raises,
+    the temporary folder is removed and `folder` is untouched.
+
+    Args:
+        folder: the folder to create or replace.
+        overwrite: replace an existing `folder`. Defaults to `False`.
+        replaceable: `callable(path) -> bool`; an existing folder it rejects is never
+            replaced. Defaults to `None` (any folder).
+        what: the folder's kind, for error messages. Defaults to `"folder"`.
+    """
+    import shutil
+    import tempfile
+
+    folder = os.path.abspath(folder)
+    recover_folder(folder)
+    check_folder_target(folder, overwrite, replaceable, what)
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.tmp-", dir=os.path.dirname(folder))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if not os.path.exists(folder):
+            os.rename(tmp, folder)
+        elif not _exchange(tmp, folder):
+            aside = _aside(folder)
+            if os.path.exists(aside):
+                shutil.rmtree(aside)
+            os.rename(folder, aside)
+            os.rename(tmp, folder)
+            shutil.rmtree(aside)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)  # the new folder after a failure, or the old one after an exchange
+
+
+def check_folder_target(folder, overwrite=False, replaceable=None, what="folder"):
+    """Raises a `ValueError` unless `folder` can be written: new, or replaceable with `overwrite`.
+
+    Run it before long work (training) so that a bad output path fails in the first second."""
+    folder = os.path.abspath(folder)
+    if os.path.exists(folder):
+        if not overwrite:
+            raise ValueError(f"Expected a new {what}. Received: {folder!r} exists (pass overwrite=True "
+                             "or --overwrite to replace it).")
+        if not os.path.isdir(folder) or (replaceable is not None and not replaceable(folder)):
+            raise ValueError(f"Refusing to overwrite {folder!r}: it is not a {what}, and overwriting "
+                             f"replaces only a {what}.")
+    check_writable_folder(os.path.dirname(folder), what=f"the parent of the {what}")
+
+
+def check_writable_folder(folder, what="folder"):
+    """Creates `folder` if needed and proves it writable; raises a one-line `ValueError` otherwise."""
+    import tempfile
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"Cannot write to {what} {str(folder)!r}: {error.strerror or error}.") from None
+    return folder

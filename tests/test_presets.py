@@ -1,3 +1,4 @@
+import functools
 import json
 
 import numpy as np
@@ -92,13 +93,15 @@ def test_built_in_preset_reproduces_its_recorded_scores(cls, name):
     """
     model = cls.from_preset(name)
     meta = model.preset_metadata
-    if meta["data_spec"] == "sinusoid":
+    if meta["data_spec"] == "sinusoid" or meta["data_spec"].startswith("polynomial:"):
         from kzoo import episodes
         from kzoo.training import evaluate_regression
 
         recorded = meta["preset_evaluation"]
-        tasks = episodes.sinusoid(shots=recorded["shots"], queries=recorded["queries"],
-                                  tasks=recorded["tasks_per_batch"], seed=recorded["seed"], batches=2)
+        family = (episodes.sinusoid if meta["data_spec"] == "sinusoid" else
+                  functools.partial(episodes.polynomial, order=int(meta["data_spec"].split(":")[1])))
+        tasks = family(shots=recorded["shots"], queries=recorded["queries"],
+                       tasks=recorded["tasks_per_batch"], seed=recorded["seed"], batches=2)
         score = evaluate_regression(model, tasks)
         np.testing.assert_allclose(score["losses"], recorded["losses"][:40], rtol=1e-3, atol=1e-5)
         return
@@ -174,3 +177,110 @@ def test_amaz_preset_reproduces_its_recorded_retrieval_precision(application, na
     for k in ("ap@5", "ap@10"):
         assert abs(scores[k] - recorded["retrieval"][k]) <= 0.01, (k, scores[k], recorded["retrieval"][k])
     assert scores["ap@5"] > 20.0 / data.unseen_classes.size  # 20x the chance precision 1/173
+
+
+# -- nothing is lost: overwrite only replaces a preset, a kill leaves the old or the new one whole
+
+_KILLED_SAVE = r'''
+import os, shutil, signal, sys
+import kzoo.files as files
+from kzoo.applications import ProtoNet
+
+folder, point, marker = sys.argv[1:4]
+model = ProtoNet(channels=4)
+model.build(model.episode_shapes())
+die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+if point == "weights":  # half a weights file, then killed
+    def save_weights(self, path):
+        open(path, "wb").write(b"\x89HDF half")
+        die()
+    ProtoNet.save_weights = save_weights
+elif point == "exchange":  # everything written, killed before the swap
+    files._exchange = die
+elif point == "cleanup":  # swapped, killed while deleting the old copy
+    shutil.rmtree = die
+elif point == "aside":  # no atomic exchange here: killed between moving the old aside and the new in
+    files._exchange = lambda first, second: False
+    renames = []
+    real_rename = os.rename
+    def rename(*args):
+        renames.append(args)
+        if len(renames) == 2:
+            die()
+        real_rename(*args)
+    os.rename = rename
+model.save_to_preset(folder, {"marker": marker}, overwrite=True)
+'''
+
+
+@pytest.mark.parametrize("point, exists", [("weights", False), ("weights", True), ("exchange", True),
+                                           ("cleanup", True), ("aside", True)])
+def test_a_killed_save_leaves_the_old_or_the_new_preset_whole(tmp_path, point, exists):
+    import subprocess
+    import sys
+
+    from kzoo.presets import list_presets
+
+    folder = tmp_path / "p"
+    if exists:
+        model = ProtoNet(channels=4)
+        model.build(model.episode_shapes())
+        model.save_to_preset(folder, {"marker": "old"})
+    run = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder), point, "new"], capture_output=True)
+    assert run.returncode == -9, run.stderr.decode()[-2000:]
+    if exists:
+        loaded = ProtoNet.from_preset(folder)  # whole: config, weights and metadata load
+        assert loaded.preset_metadata["marker"] in ("old", "new")
+        assert list(list_presets(tmp_path)) == ["p"]  # temporary folders are never listed
+    else:
+        assert not folder.exists() and list_presets(tmp_path) == {}
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    model.save_to_preset(folder, {"marker": "after"}, overwrite=True)  # and the next save works
+    assert ProtoNet.from_preset(folder).preset_metadata["marker"] == "after"
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_preset(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    model = ProtoNet(channels=4)
+    with pytest.raises(ValueError, match="Refusing to overwrite .* not a preset folder"):
+        model.save_to_preset(tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_corrupt_metadata_is_named_and_hides_no_other_preset(tmp_path):
+    from kzoo.presets import list_presets
+
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    model.save_to_preset(tmp_path / "good")
+    model.save_to_preset(tmp_path / "bad")
+    (tmp_path / "bad" / "metadata.json").write_text("{not json")
+    found = list_presets(tmp_path)
+    assert set(found) == {"good", "bad"} and "bad/metadata.json" in found["bad"]["error"]
+    with pytest.raises(ValueError, match="Could not read preset file .*bad/metadata.json"):
+        ProtoNet.from_preset(tmp_path / "bad")
+    (tmp_path / "bad" / "config.json").write_text(json.dumps({"class_name": "NotAKerasClass", "config": {}}))
+    with pytest.raises(ValueError, match="Could not build a model from .*bad/config.json"):
+        ProtoNet.from_preset(tmp_path / "bad")
+
+
+def test_a_same_named_folder_in_the_working_directory_does_not_shadow_a_built_in_preset(tmp_path, monkeypatch):
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    model.save_to_preset(tmp_path / "glyphs_20way_1shot")
+    monkeypatch.chdir(tmp_path)
+    assert ProtoNet.from_preset("glyphs_20way_1shot").channels == 64  # the built-in one
+    assert ProtoNet.from_preset("./glyphs_20way_1shot").channels == 4  # a path is a path
+
+
+def test_weights_that_do_not_match_the_config_are_refused(tmp_path):
+    model = ProtoNet(channels=4)
+    model.build(model.episode_shapes())
+    folder = model.save_to_preset(tmp_path / "p")
+    config = json.loads((folder / "config.json").read_text())
+    config["config"]["blocks"] = 3  # fewer blocks than the weights file holds
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="do not match the model its config.json builds: .* arrays the model"):
+        ProtoNet.from_preset(folder)

@@ -1,10 +1,18 @@
 """Builds the MT-net README tables and Figure 4 from applications/mtnet/results/*.json.
 
     python applications/mtnet/report.py          # prints Markdown, writes figure4_update_fraction.png
+
+Every cell is the mean over the seeds that were run (`reproduce_regression.sh`: 0-4)
+of each seed's mean MSE on the same 600 test tasks, with the seed-to-seed 95% CI
+(Student t, n - 1 degrees of freedom): the spread a new training run would show.
 """
 
 import json
+from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
+from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 PAPER_TABLE1 = {  # Lee & Choi 2018, Table 1: 5 / 10 / 20-shot loss after adaptation
@@ -22,61 +30,84 @@ NAMES = {"maml": "MAML", "tnet": "T-net", "mnet": "M-net", "mtnet": "MT-net", "m
 
 
 def load():
-    return [json.loads(p.read_text()) for p in sorted((HERE / "results").glob("*.json"))]
+    """`{(task, model, inner_lr, iterations): [record per seed]}`."""
+    runs = defaultdict(list)
+    for path in sorted((HERE / "results").glob("*_seed*.json")):
+        r = json.loads(path.read_text())
+        runs[(r["task"], r["model"], r["inner_lr"], r["iterations"])].append(r)
+    return runs
 
 
-def cell(score):
-    return f"{score['mse']:.2f} ± {score['ci95']:.2f}"
+def seed_mean(values):
+    """Mean and seed-to-seed 95% CI half-width (0 for one seed)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), 0.0
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(half)
 
 
-def table1(records):
-    rows = ["| model | 5-shot | 10-shot | 20-shot | paper (5 / 10 / 20) | fraction updated |",
-            "| --- | --- | --- | --- | --- | --- |"]
+def cell(records, shots):
+    mean, half = seed_mean([r["evaluation"][f"{shots}-shot"]["mse"] for r in records])
+    return f"{mean:.2f} ± {half:.2f}"
+
+
+def fraction(records):
+    mean, half = seed_mean([r["update_fraction"] for r in records])
+    return f"{mean:.3f} ± {half:.3f}"
+
+
+def table1(runs):
+    rows = ["| model | 5-shot | 10-shot | 20-shot | paper (5 / 10 / 20) | fraction updated | seeds |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for name in ("maml", "mnet-full", "mnet", "tnet", "mtnet-full", "mtnet"):
-        found = [r for r in records if r["task"] == "sine" and r["model"] == name and r["inner_lr"] == 0.01
-                 and r["iterations"] == 60000]
+        found = runs.get(("sine", name, 0.01, 60000))
         if not found:
             continue
-        r = found[0]
-        e = r["evaluation"]
         paper = " / ".join(f"{v:.2f}" for v in PAPER_TABLE1[name])
-        rows.append(f"| {NAMES[name]} | {cell(e['5-shot'])} | {cell(e['10-shot'])} | {cell(e['20-shot'])} "
-                    f"| {paper} | {r['update_fraction']:.2f} |")
+        rows.append(f"| {NAMES[name]} | {cell(found, 5)} | {cell(found, 10)} | {cell(found, 20)} "
+                    f"| {paper} | {fraction(found)} | {len(found)} |")
     return "\n".join(rows)
 
 
-def table2(records):
-    rows = ["| alpha | " + " | ".join(f"{NAMES[m]} (paper)" for m in ("maml", "tnet", "mtnet")) + " |",
-            "| --- | --- | --- | --- |"]
+def table2(runs):
+    rows = ["| alpha | " + " | ".join(f"{NAMES[m]} (paper)" for m in ("maml", "tnet", "mtnet")) + " | seeds |",
+            "| --- | --- | --- | --- | --- |"]
     for i, alpha in enumerate(ALPHAS):
-        cells = []
+        cells, seeds = [], set()
         for m in ("maml", "tnet", "mtnet"):
-            found = [r for r in records if r["task"] == "sine" and r["model"] == m and r["inner_lr"] == alpha
-                     and r["iterations"] == 20000]
-            ours = cell(found[0]["evaluation"]["10-shot"]) if found else "not run"
-            cells.append(f"{ours} ({PAPER_TABLE2[m][i]:.2f})")
-        rows.append(f"| {alpha:g} | " + " | ".join(cells) + " |")
+            found = runs.get(("sine", m, alpha, 20000))
+            cells.append(f"{cell(found, 10) if found else 'not run'} ({PAPER_TABLE2[m][i]:.2f})")
+            seeds.add(len(found or []))
+        rows.append(f"| {alpha:g} | " + " | ".join(cells) + f" | {'/'.join(map(str, sorted(seeds)))} |")
     return "\n".join(rows)
 
 
-def figure4(records):
+def figure4(runs):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = sorted((int(r["task"].split()[-1]), r["update_fraction"], r["evaluation"]["10-shot"]["mse"])
-                    for r in records if r["task"].startswith("polynomial"))
+    points = []
+    for (task, model, _, _), records in sorted(runs.items()):
+        if task.startswith("polynomial") and model == "mtnet":
+            fractions = [r["update_fraction"] for r in records]
+            points.append((int(task.split()[-1]), *seed_mean(fractions), fractions,
+                           seed_mean([r["evaluation"]["10-shot"]["mse"] for r in records]), len(records)))
     if not points:
         return None
+    points.sort()
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    ax.bar([str(p[0]) for p in points], [p[1] for p in points], color="tab:blue")
+    ax.bar([str(p[0]) for p in points], [p[1] for p in points], yerr=[p[2] for p in points], capsize=4,
+           color="tab:blue", alpha=0.8)
+    for i, p in enumerate(points):
+        ax.plot([i] * len(p[3]), p[3], "k.", markersize=4)
+        ax.text(i + 0.12, p[1] + 0.03, f"{p[1]:.2f}", fontsize=8)
     ax.set_xlabel("polynomial order")
     ax.set_ylabel("fraction of weights updated\n(mean sigmoid(zeta))")
     ax.set_ylim(0, 1)
-    ax.set_title("MT-net, 10-shot polynomial regression", fontsize=9)
-    for i, (_, fraction, _) in enumerate(points):
-        ax.text(i, fraction + 0.02, f"{fraction:.2f}", ha="center", fontsize=8)
+    ax.set_title(f"MT-net, 10-shot polynomials ({points[0][5]} seeds, 95% CI)", fontsize=9)
     fig.tight_layout()
     path = HERE / "figure4_update_fraction.png"
     fig.savefig(path, dpi=120)
@@ -85,16 +116,18 @@ def figure4(records):
 
 
 def main():
-    records = load()
+    runs = load()
     print("## Table 1\n")
-    print(table1(records))
+    print(table1(runs))
     print("\n## Table 2\n")
-    print(table2(records))
-    points = figure4(records)
+    print(table2(runs))
+    points = figure4(runs)
     if points:
         print("\n## Figure 4\n")
-        for order, fraction, mse in points:
-            print(f"order {order}: fraction updated {fraction:.3f}, 10-shot MSE {mse:.3f}")
+        print("| order | fraction updated | per seed | 10-shot MSE | seeds |\n| --- | --- | --- | --- | --- |")
+        for order, mean, half, fractions, (mse, mse_half), n in points:
+            print(f"| {order} | {mean:.3f} ± {half:.3f} | {', '.join(f'{f:.3f}' for f in fractions)} "
+                  f"| {mse:.2f} ± {mse_half:.2f} | {n} |")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,12 @@
 """Task2Vec (Achille et al., ICCV 2019): task embeddings from the Fisher information of a probe."""
 
 import json
-import os
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from kzoo.files import atomic_path
-from kzoo.presets import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    presets_root,
-    read_metadata,
-    write_preset,
-)
+from kzoo.presets import list_presets, load_preset_model, presets_root, read_metadata, resolve_preset, write_preset
 
 PRESET_FOLDER = "task2vec"
 #: the probe preset's recorded score is replayed on the first `images` validation images
@@ -28,10 +20,7 @@ def save_probe_preset(probe, folder, metadata=None, overwrite=False):
 
 def probe_presets():
     """`{name: metadata}` of the built-in probe presets in `saved_models/task2vec/`."""
-    root = presets_root() / PRESET_FOLDER
-    if not root.is_dir():
-        return {}
-    return {p.name: read_metadata(p) for p in sorted(root.iterdir()) if (p / CONFIG_FILE).exists()}
+    return list_presets(presets_root() / PRESET_FOLDER)
 
 
 def load_probe_preset(preset):
@@ -40,24 +29,8 @@ def load_probe_preset(preset):
     Returns:
         `(probe, metadata)`: the functional model with its trained weights, and its metadata.
     """
-    if isinstance(preset, os.PathLike) or os.sep in str(preset) or Path(str(preset)).is_dir():
-        folder = Path(preset)
-        if not (folder / CONFIG_FILE).exists():
-            raise ValueError(f"Expected a preset folder with {CONFIG_FILE}. Received: {str(folder)!r}.")
-    else:
-        known = probe_presets()
-        if preset not in known:
-            raise ValueError(
-                f"Unknown preset for Task2Vec: {preset!r}. Known presets: {', '.join(known) or '(none)'}; "
-                "or pass the path of a preset folder."
-            )
-        folder = presets_root() / PRESET_FOLDER / preset
-    probe = keras.saving.deserialize_keras_object(json.loads((folder / CONFIG_FILE).read_text()))
-    try:
-        probe.load_weights(str(folder / WEIGHTS_FILE))
-    except Exception as error:  # h5py/keras raise many types for a bad file
-        raise ValueError(f"Could not load preset weights from {str(folder / WEIGHTS_FILE)!r}: {error}") from error
-    return probe, read_metadata(folder)
+    folder = resolve_preset(preset, probe_presets(), presets_root() / PRESET_FOLDER, "Task2Vec")
+    return load_preset_model(folder), read_metadata(folder)
 
 
 # ------------------------------------------------------------------ embeddings

@@ -31,6 +31,9 @@ def evaluate_episodes(model, episodes, num_batches=None, verbose=1):
         if num_batches is not None and i >= num_batches:
             break
         logits = predict(x)
+        if not bool(tf.reduce_all(tf.math.is_finite(logits))):
+            raise ValueError(f"Expected finite logits from the model. Received: NaN or inf logits in "
+                             f"evaluation batch {i}; the weights may have diverged (lower the learning rate).")
         hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(query_y, tf.int32)), tf.float32)
         accuracies.extend(tf.reduce_mean(hits, axis=-1).numpy().tolist())
         if progress:
@@ -58,7 +61,11 @@ def evaluate_regression(model, episodes, verbose=0):
     progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
     losses = []
     for i, (x, query_y) in enumerate(episodes):
-        errors = tf.reduce_mean(tf.square(predict(x) - tf.cast(query_y, tf.float32)), axis=[1, 2])
+        predictions = predict(x)
+        if not bool(tf.reduce_all(tf.math.is_finite(predictions))):
+            raise ValueError(f"Expected finite predictions from the model. Received: NaN or inf in "
+                             f"evaluation batch {i}; the weights may have diverged (lower the learning rate).")
+        errors = tf.reduce_mean(tf.square(predictions - tf.cast(query_y, tf.float32)), axis=[1, 2])
         losses.extend(errors.numpy().tolist())
         if progress:
             progress.update(i + 1)

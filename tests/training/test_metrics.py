@@ -41,3 +41,19 @@ def test_harmonic_mean():
     assert harmonic_mean(0.0, 0.0) == 0.0
     with pytest.raises(ValueError):
         harmonic_mean(-0.1, 0.2)
+
+
+def test_evaluation_refuses_non_finite_logits():
+    import pytest
+    import tensorflow as tf
+
+    from kzoo import episodes
+    from kzoo.training.evaluation import evaluate_episodes
+
+    def diverged(x, training=False):  # a model whose weights went NaN (scored as exactly 1/N before)
+        return tf.fill([tf.shape(x["query_x"])[0], tf.shape(x["query_x"])[1], 5], float("nan"))
+
+    data = episodes.few_shot(episodes.arrays(np.random.RandomState(0).rand(40, 28, 28, 1).astype("float32"),
+                                             np.repeat(np.arange(5), 8)), 5, 1, 2, batches=1, seed=0)
+    with pytest.raises(ValueError, match="Expected finite logits"):
+        evaluate_episodes(diverged, data, verbose=0)
