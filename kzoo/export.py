@@ -6,14 +6,12 @@ returns named outputs (`logits` and `probabilities` for classifiers). The SavedM
 needs only TensorFlow: no kzoo import at serving time.
 """
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 
 from kzoo.checks import check_int
+from kzoo.files import atomic_folder
 
 
 def export_serving(model, directory, version=1):
@@ -53,11 +51,6 @@ def export_serving(model, directory, version=1):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", model.serve, input_signature=model.serving_specs())
-    tmp = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=directory))
-    try:
-        archive.write_out(str(tmp), verbose=False)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    with atomic_folder(target, what="export version") as tmp:
+        archive.write_out(tmp, verbose=False)
     return target

@@ -21,6 +21,7 @@ import unicodedata
 import warnings
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -416,12 +417,11 @@ def save_glyph_backbone(folder=None, **kwargs):
         The folder, as a `pathlib.Path`.
     """
     import inspect
-    import shutil
     import tempfile
-    from pathlib import Path
 
     import keras
 
+    from kzoo.files import atomic_folder
     from kzoo.presets import presets_root
 
     data_arguments = list(inspect.signature(_data_arguments).parameters)
@@ -434,9 +434,8 @@ def save_glyph_backbone(folder=None, **kwargs):
     folder = Path(folder) if folder is not None else presets_root().joinpath(*BACKBONE_PRESET)
     with tempfile.TemporaryDirectory() as cache:
         data, model = _build(paths, cache, 1, os.path.join(cache, "unused.npz"), **args)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-        try:
+        with atomic_folder(folder, overwrite=True, replaceable=_is_backbone_folder, what="backbone folder") as tmp:
+            tmp = Path(tmp)
             # an uncompiled model over the same layers: the file holds no optimizer state
             keras.Model(model.inputs, model.outputs).save_weights(tmp / _BACKBONE_WEIGHTS)
             report = json.loads(str(data["report"]))
@@ -444,14 +443,12 @@ def save_glyph_backbone(folder=None, **kwargs):
                 "arguments": args, "characters": "".join(str(c) for c in data["chars"]), "report": report,
                 "command": "python -c \"from kzoo import zsl; zsl.save_glyph_backbone()\"",
             }, indent=1, ensure_ascii=False) + "\n")
-            os.chmod(tmp, 0o755)
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return folder
+
+
+def _is_backbone_folder(path):
+    """Overwriting replaces only a folder `save_glyph_backbone` wrote (its two files)."""
+    return {p.name for p in Path(path).iterdir()} <= {_BACKBONE_WEIGHTS, _BACKBONE_METADATA}
 
 
 def _backbone_features(images, labels, trainval, test_seen, channels, epochs, seed, verbose, weights=None,
