@@ -4,6 +4,13 @@ The `serving_default` signature takes `support_x` (float32), `support_y` (int32 
 classifiers) and `query_x` (float32) with unknown task, support and query sizes, and
 returns named outputs (`logits` and `probabilities` for classifiers). The SavedModel
 needs only TensorFlow: no kzoo import at serving time.
+
+The signature declares dtypes only; shapes are checked inside the graph, so every
+caller (TF Serving included, which does not check fed shapes) gets an error naming the
+input: "Shape of tensor support_x [2,8,20,28,1] is not compatible with expected shape
+[?,?,28,28,1]". A wrong dtype is named by the restored function
+(`served.serving_default(...)`); `served.signatures["serving_default"]` reports it by
+input index (inputs sorted by name: query_x, support_x, support_y).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # All MT-net regression runs behind applications/mtnet/README.md (Tables 1-2, Figure 4),
-# each over seeds 0-4, two at a time on one thread each (about 100 minutes on 2 CPU cores),
+# each over seeds 0-4 (SEEDS=...), two at a time (JOBS=...) on one thread each (about 100 minutes on 2 CPU cores),
 # and the presets sinusoid_10shot and polynomial_order{0,1,2} (the seed-0 runs).
 # Then: python applications/mtnet/report.py  (tables and the Figure 4 plot for the README)
 # Run from the repository root. Results: applications/mtnet/results/*_seed<s>.json; runs whose
@@ -8,6 +8,7 @@
 set -euo pipefail
 run="python applications/mtnet/sine.py --skip-existing --threads 1"
 seeds="${SEEDS:-0 1 2 3 4}"
+jobs="${JOBS:-2}"
 {
   for seed in $seeds; do
     # Figure 4: fraction of updated weights for polynomial orders 0, 1, 2
@@ -31,4 +32,4 @@ seeds="${SEEDS:-0 1 2 3 4}"
       for v in maml tnet mtnet; do echo "$run --seed $seed --variant $v --inner-lr $lr --iterations 20000"; done
     done
   done
-} | xargs -P 2 -I{} sh -c "{} > /dev/null 2>&1 || echo 'FAILED: {}'"
+} | xargs -P "$jobs" -I{} sh -c "{} > /dev/null 2>&1 || echo 'FAILED: {}'"

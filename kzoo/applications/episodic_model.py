@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from kzoo import distribute, presets
+from kzoo.training.callbacks import with_divergence_check
 
 EPISODE_KEYS = ("support_x", "support_y", "query_x")
 
@@ -13,7 +14,12 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
 
     Inputs follow the episode contract (DESIGN.md): a dict with `support_x`
     `[T, S, *example_shape]`, `support_y` `[T, S]` (int32 labels 0..N-1, -1 for an
-    unlabeled sample; float for regression) and `query_x` `[T, Q, *example_shape]`.
+    unlabeled sample; float for regression) and `query_x` `[T, Q, *example_shape]`,
+    with T, S, Q >= 1, float examples and, for images `[H, W, C]`, pixels in [0, 1]
+    (uint8 images are refused, not rescaled: divide by 255). Structure, dtypes and
+    known sizes are checked when called; sizes, labels (every task needs a labelled
+    example), NaNs and the pixel range are checked in the graph, so the serving
+    signature checks them too.
     Subclasses implement `call_episode(support_x, support_y, query_x, training)`, set
     `self.example_shape` and build their layers in `build_layers(example_shape)`;
     this class checks the inputs, builds, and provides presets and serving specs,
@@ -77,15 +83,24 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
                 f"Expected the same number of tasks T in `support_x` and `query_x`. "
                 f"Received: {t_support} and {t_query}."
             )
-        if shape("support_x")[1] == 0:
-            raise ValueError("Expected a non-empty support set. Received: support_x with S=0.")
+        for key, axis, what in (("support_x", 0, "at least one task (T >= 1)"),
+                                ("support_x", 1, "a non-empty support set (S >= 1)"),
+                                ("query_x", 1, "a non-empty query set (Q >= 1)")):
+            if shape(key)[axis] == 0:
+                raise ValueError(f"Expected {what}. Received: {key}.shape={shape(key)}.")
 
     def _check_episode(self, inputs):
-        """Static checks now, data checks (labels, NaNs) as in-graph assertions."""
+        """Static checks now; data checks (sizes, labels, NaNs, pixel range) as in-graph assertions."""
         self._check_structure(inputs)
         support_x = tf.convert_to_tensor(inputs["support_x"])
         query_x = tf.convert_to_tensor(inputs["query_x"])
         support_y = tf.convert_to_tensor(inputs["support_y"])
+        for key, value in (("support_x", support_x), ("query_x", query_x)):
+            if not value.dtype.is_floating:
+                scale = " (uint8 images: divide by 255)" if self.pixel_range else ""
+                raise ValueError(
+                    f"Expected float `{key}`{self._range_text()}{scale}. Received: {key}.dtype={value.dtype.name}."
+                )
         if self.classification:
             if not support_y.dtype.is_integer:
                 raise ValueError(
@@ -98,13 +113,38 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
                 f"Expected float `support_y` (regression targets) for {type(self).__name__}. "
                 f"Received: support_y.dtype={support_y.dtype.name}; is this a classification episode?"
             )
+        support_shape, query_shape = tf.shape(support_x), tf.shape(query_x)
         checks = [
+            tf.debugging.assert_positive(support_shape[:2], message="Expected support_x of shape [T, S, ...] "
+                                         "with T >= 1 tasks and S >= 1 examples. Received [T, S] ="),
+            tf.debugging.assert_positive(query_shape[1], message="Expected a non-empty query set: query_x of "
+                                         "shape [T, Q, ...] with Q >= 1. Received Q ="),
+            tf.debugging.assert_equal(support_shape[0], query_shape[0], message=(
+                "Expected the same number of tasks T in support_x and query_x. Received T of support_x (x) "
+                "and of query_x (y):")),
+            tf.debugging.assert_equal(tf.shape(support_y)[:2], support_shape[:2], message=(
+                "Expected support_y [T, S] to match support_x [T, S]. Received [T, S] of support_y (x) and "
+                "of support_x (y):")),
             tf.debugging.assert_all_finite(tf.cast(support_x, tf.float32), "support_x has NaN or inf values"),
             tf.debugging.assert_all_finite(tf.cast(query_x, tf.float32), "query_x has NaN or inf values"),
         ]
+        if self.pixel_range:
+            low, high = self.pixel_range
+            for key, value in (("support_x", support_x), ("query_x", query_x)):
+                expected = f"Expected {key} pixels in [{low:g}, {high:g}] (float images; uint8 images divided by 255)."
+                checks += [
+                    tf.debugging.assert_greater_equal(tf.reduce_min(value), tf.cast(low, value.dtype),
+                                                      message=f"{expected} Received min({key}) ="),
+                    tf.debugging.assert_less_equal(tf.reduce_max(value), tf.cast(high, value.dtype),
+                                                   message=f"{expected} Received max({key}) ="),
+                ]
         if self.classification:
             checks.append(tf.debugging.assert_greater_equal(
                 support_y, -1, message="support_y labels must be in -1..N-1 (-1 = unlabeled)"))
+            checks.append(tf.debugging.assert_non_negative(
+                tf.reduce_max(support_y, axis=1), message=(
+                        "Expected at least one labelled support example (label >= 0) in every task. Received "
+                    "a task whose support_y is all -1 (unlabeled); the largest label of each task:")))
             ways = tf.reduce_max(support_y) + 1
             counts = tf.reduce_sum(tf.one_hot(support_y, ways, dtype=tf.int32), axis=1)
             checks.append(tf.debugging.assert_positive(
@@ -113,6 +153,14 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
         with tf.control_dependencies(checks):
             return (tf.identity(tf.cast(support_x, self.compute_dtype)), support_y,
                     tf.identity(tf.cast(query_x, self.compute_dtype)))
+
+    @property
+    def pixel_range(self):
+        """`(low, high)` of valid input values: `(0, 1)` for image examples `[H, W, C]`, else None (unchecked)."""
+        return (0.0, 1.0) if len(self.example_shape) == 3 else None
+
+    def _range_text(self):
+        return f" in [{self.pixel_range[0]:g}, {self.pixel_range[1]:g}]" if self.pixel_range else ""
 
     def _check_dict_input(self, x):
         # Keras's array adapter fails obscurely on mismatched dicts; check first.
@@ -132,6 +180,8 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         self._check_dict_input(x)
         distribute.check_fit_input(self, x, kwargs.get("batch_size", args[0] if args else None))
+        if len(args) < 4:  # callbacks not given positionally
+            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
@@ -184,12 +234,18 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
     # -- serving --------------------------------------------------------------------------
 
     def serving_specs(self):
-        """Named `tf.TensorSpec`s of the serving signature (T, S, Q unknown)."""
-        shapes = self.episode_shapes()
+        """Named `tf.TensorSpec`s of the serving signature: dtypes only, any shape.
+
+        The shapes are left open so that `serve` can check them in the graph with
+        messages naming the input: a server feeding a tensor whose shape contradicts
+        a declared one would otherwise fail deep inside the model (a reshape or
+        concat error), since servers do not check fed shapes and the graph trusts
+        the declared ones. `episode_shapes()` gives the expected shapes.
+        """
         label_dtype = tf.int32 if self.classification else tf.float32
-        return [tf.TensorSpec(shapes["support_x"], tf.float32, name="support_x"),
-                tf.TensorSpec(shapes["support_y"], label_dtype, name="support_y"),
-                tf.TensorSpec(shapes["query_x"], tf.float32, name="query_x")]
+        return [tf.TensorSpec(None, tf.float32, name="support_x"),
+                tf.TensorSpec(None, label_dtype, name="support_y"),
+                tf.TensorSpec(None, tf.float32, name="query_x")]
 
     def serving_outputs(self, outputs):
         """Named serving outputs from `call`'s result."""
@@ -198,8 +254,16 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
         return {"predictions": outputs}
 
     def serve(self, support_x, support_y, query_x):
-        """One inference pass on separate tensors, returning the named serving outputs."""
+        """One inference pass on separate tensors, returning the named serving outputs.
+
+        Exported, this is the `serving_default` signature. Its specs leave shapes open
+        and the shapes are checked here, in the graph (`tf.ensure_shape`), so that a
+        wrong size or rank is reported with the input's name and both shapes rather
+        than as a reshape or concat error deep inside the model.
+        """
         episode = {"support_x": support_x, "support_y": support_y, "query_x": query_x}
+        # "Shape of tensor support_x [2,8,20,28,1] is not compatible with expected shape [?,?,28,28,1]."
+        episode = {name: tf.ensure_shape(episode[name], shape) for name, shape in self.episode_shapes().items()}
         return self.serving_outputs(self(episode, training=False))
 
     @property

@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from kzoo.applications.episodic_model import EpisodicModel
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int
 from kzoo.layers.weight_slice_transformer import WeightSliceTransformer
 
 GENERATE = ("logits", "all")
@@ -133,8 +133,7 @@ class HyperTransformer(EpisodicModel):
                                      ("normalization", normalization, NORMALIZATIONS)):
             if value not in allowed:
                 raise ValueError(f"Expected `{name}` in {list(allowed)}. Received: {name}={value!r}.")
-        if not 0.0 <= unlabeled_drop <= 1.0:
-            raise ValueError(f"Expected `unlabeled_drop` in [0, 1]. Received: unlabeled_drop={unlabeled_drop!r}.")
+        unlabeled_drop = check_float(unlabeled_drop, "unlabeled_drop", 0, 1, inclusive=(True, True))
         if len(self.example_shape) != 3:
             raise ValueError(f"Expected `example_shape` (height, width, channels). Received: {self.example_shape!r}.")
         height, width = self.example_shape[:2]
@@ -274,12 +273,11 @@ class HyperTransformer(EpisodicModel):
     # -- generation and classification -------------------------------------------------
 
     def _check_support_labels(self, support_y):
+        # (EpisodicModel checks that every task has a labelled example)
         checks = [
             tf.debugging.assert_less(support_y, self.num_ways, message=(
                 f"support_y labels must be < num_ways ({self.num_ways}): the model generates at most "
                 f"{self.num_ways} logits slices")),
-            tf.debugging.assert_equal(tf.reduce_all(tf.reduce_any(support_y >= 0, axis=1)), True, message=(
-                "every task needs at least one labelled support sample (support_y has only -1 labels)")),
         ]
         with tf.control_dependencies(checks):
             return tf.identity(support_y)

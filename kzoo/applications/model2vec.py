@@ -160,6 +160,11 @@ class Model2Vec:
         bias_optimizer.build([bias])
         gamma_optimizer.build([log_gamma])
         loss = train()
+        if not (np.isfinite(float(loss)) and np.all(np.isfinite(bias.numpy())) and np.isfinite(log_gamma.numpy())):
+            raise FloatingPointError(
+                f"Model2Vec.fit diverged: the loss or the learned biases are NaN or inf. Lower "
+                f"learning_rate={self.learning_rate:g}."
+            )
         self.bias = bias.numpy()
         self.gamma = float(np.exp(log_gamma.numpy()))
         self.final_loss = float(loss)

@@ -7,7 +7,7 @@ from keras import ops
 
 from kzoo import distribute
 from kzoo.applications.episodic_model import EpisodicModel
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int, check_sizes
 from kzoo.layers.batch_stat_normalization import BatchStatNormalization
 from kzoo.layers.masked_transform_cell import MaskedTransformCell
 from kzoo.training.inner_loop import inner_loop
@@ -93,10 +93,9 @@ class MTNet(EpisodicModel):
             check_int(value, name, minimum)
         eval_inner_steps = inner_steps if eval_inner_steps is None else eval_inner_steps
         check_int(eval_inner_steps, "eval_inner_steps", 0)
-        if not inner_lr > 0:
-            raise ValueError(f"Expected `inner_lr` > 0. Received: inner_lr={inner_lr!r}.")
-        if not temperature > 0:
-            raise ValueError(f"Expected `temperature` > 0. Received: temperature={temperature!r}.")
+        inner_lr = check_float(inner_lr, "inner_lr", 0)
+        temperature = check_float(temperature, "temperature", 0)
+        hidden = check_sizes(hidden, "hidden")
         if inference_mask not in ("mode", "sample"):
             raise ValueError(f'Expected `inference_mask` "mode" or "sample". Received: {inference_mask!r}.')
         if len(self.example_shape) not in (1, 3):

@@ -6,8 +6,9 @@ import tensorflow as tf
 from keras import ops
 
 from kzoo import distribute, presets
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int, check_sizes
 from kzoo.layers.factorized import FactorizedDense
+from kzoo.training.callbacks import with_divergence_check
 
 
 def embedding_loss(tafe, task_embedding, match, positive_weight=1.0):
@@ -126,15 +127,13 @@ class TAFENet(presets.PresetMixin, keras.Model):
                                  ("task_layers", task_layers, 1), ("task_units", task_units, 1),
                                  ("classifier_units", classifier_units, 1)):
             check_int(value, name, low)
-        hidden_units = tuple(int(u) for u in hidden_units)
-        if not hidden_units or min(hidden_units) < 1:
+        hidden_units = check_sizes(hidden_units, "hidden_units")
+        if not hidden_units:
             raise ValueError(f"Expected a non-empty `hidden_units` of positive widths. Received: {hidden_units!r}.")
         if classes_per_step is not None and (isinstance(classes_per_step, bool) or classes_per_step < 2):
             raise ValueError(f"Expected `classes_per_step` >= 2 or None. Received: {classes_per_step!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"Expected `dropout` in [0, 1). Received: dropout={dropout!r}.")
-        if embedding_loss_weight < 0:
-            raise ValueError(f"Expected `embedding_loss_weight` >= 0. Received: {embedding_loss_weight!r}.")
+        check_float(dropout, "dropout", 0, 1, inclusive=(True, False))
+        check_float(embedding_loss_weight, "embedding_loss_weight", 0, inclusive=(True, True))
         self.feature_dim = int(feature_dim)
         self.task_dim = int(task_dim)
         self.hidden_units = hidden_units
@@ -350,6 +349,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
         if "validation_data" in kwargs:
             raise ValueError("TAFENet.fit does not take `validation_data`: score a held-out split with `predict` "
                              "(model selection must not use the test split).")
+        kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, tasks=None, classes=None, **kwargs):

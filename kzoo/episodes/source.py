@@ -126,7 +126,8 @@ class Source:
             by: `"alphabet"` keeps every alphabet whole inside one part (held-out
                 alphabets, the standard for Omniglot); `"class"` splits classes
                 freely. Defaults to `"alphabet"`.
-            seed: the shuffle seed. The same seed always gives the same split.
+            seed: the integer shuffle seed. The same seed always gives the same split
+                (None is refused: a fresh split on each call leaks test classes).
 
         Returns:
             A tuple of `Source`s, one per fraction, with no class in common. With
@@ -134,8 +135,21 @@ class Source:
             part's share of classes is as close to its fraction as whole alphabets
             allow, and every part gets at least one alphabet.
         """
-        fractions = np.asarray(fractions, dtype=np.float64)
-        if fractions.ndim != 1 or fractions.size < 1 or np.any(fractions <= 0):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                f"Expected an integer `seed`: the same seed must give the same split on every call, or "
+                f"test classes can leak into training. Received: seed={seed!r}."
+            )
+        if np.ndim(fractions) != 1:
+            raise ValueError(
+                f"Expected `fractions` to be a list of positive numbers summing to 1, e.g. (0.7, 0.1, 0.2). "
+                f"Received: fractions={fractions!r}."
+            )
+        try:
+            fractions = np.asarray(fractions, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected `fractions` to be numbers. Received: fractions={fractions!r}.") from None
+        if fractions.ndim != 1 or fractions.size < 1 or np.any(~(fractions > 0)):
             raise ValueError(
                 f"Expected `fractions` to be positive numbers. Received: fractions={tuple(fractions)}."
             )

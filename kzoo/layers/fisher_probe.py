@@ -323,6 +323,7 @@ class FisherProbe:
         rng = np.random.RandomState(seed)
         features = self.features(images)
         head = self.fit_head(features, labels, rng)
+        self._check_finite("head weights", np.concatenate([np.ravel(w) for w in head.get_weights()]), labels)
         head_accuracy = float(np.mean(np.argmax(np.asarray(head(features)), -1) == labels))
         if self.method == "montecarlo":
             fisher = self._montecarlo(images, labels, head, rng, seed)
@@ -332,9 +333,18 @@ class FisherProbe:
             trivial = np.zeros_like(fisher)
         else:
             fisher, trivial = self._variational(images, labels, head, rng, seed)
+        self._check_finite("Fisher information", np.concatenate([fisher, trivial]), labels)
         return {"fisher": fisher, "trivial": trivial, "head_accuracy": head_accuracy,
                 "features_mean": features.mean(0), "num_images": int(labels.size),
                 "num_classes": int(labels.max()) + 1, "head": head}
+
+    def _check_finite(self, name, values, labels):
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(
+                f"The probe diverged: its {name} on this task ({labels.size} images) are NaN or inf. Lower "
+                f"head_learning_rate={self.head_learning_rate:g} (or learning_rate={self.learning_rate:g}, "
+                "variational)."
+            )
 
     def _montecarlo(self, images, labels, head, rng, seed):
         network, taps = self._tapped_extractor()

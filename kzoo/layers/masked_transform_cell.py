@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -64,8 +64,7 @@ class MaskedTransformCell(keras.layers.Layer):
                  full_mask=False, temperature=1.0, kernel_initializer="glorot_uniform", seed=None, **kwargs):
         super().__init__(**kwargs)
         check_int(units, "units", 1)
-        if not temperature > 0:
-            raise ValueError(f"Expected `temperature` > 0. Received: temperature={temperature!r}.")
+        check_float(temperature, "temperature", 0)
         if full_mask and not use_mask:
             raise ValueError("`full_mask=True` needs `use_mask=True`.")
         self.units = units

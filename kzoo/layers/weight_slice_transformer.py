@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -72,8 +72,7 @@ class WeightSliceTransformer(keras.layers.Layer):
                                      ("num_layers", num_layers, 1), ("num_heads", num_heads, 1),
                                      ("decoder_layers", decoder_layers, 0)):
             check_int(value, name, minimum)
-        if not nu > 0:
-            raise ValueError(f"Expected `nu` > 0. Received: nu={nu!r}.")
+        check_float(nu, "nu", 0)
         self.num_slices = num_slices
         self.slice_size = slice_size
         self.num_labels = num_labels

@@ -1,6 +1,6 @@
-"""Training utilities: metrics with confidence intervals (more with each application)."""
+"""Training utilities: callbacks, episode evaluation and metrics with confidence intervals."""
 
-from kzoo.training.callbacks import EpisodeTensorBoard
+from kzoo.training.callbacks import EpisodeTensorBoard, StopOnDivergence
 from kzoo.training.evaluation import evaluate_episodes, evaluate_regression, format_score
 from kzoo.training.metrics import (
     episode_accuracy,
@@ -9,4 +9,4 @@ from kzoo.training.metrics import (
     per_class_accuracy,
 )
 
-__all__ = ["EpisodeTensorBoard", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]
+__all__ = ["EpisodeTensorBoard", "StopOnDivergence", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]

@@ -1,5 +1,6 @@
-"""Callbacks: TensorBoard logging for episodic training."""
+"""Callbacks: TensorBoard logging for episodic training, and stopping on divergence."""
 
+import math
 import time
 
 import keras
@@ -83,3 +84,125 @@ class EpisodeTensorBoard(keras.callbacks.Callback):
     def _learning_rate(self):
         lr = self.model.optimizer.learning_rate
         return float(keras.ops.convert_to_numpy(lr))
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops training with a `FloatingPointError` when the loss or the weights stop being finite.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, which checks only the loss and stops
+    quietly, this also checks every model weight (a model whose weights are NaN
+    can still log a finite loss, e.g. a constant ln N from all-equal distances)
+    and raises, so a script or `kzoo fit` cannot go on to evaluate or export a
+    diverged model. Every kzoo application adds it to `fit` unless one is given.
+
+    Checks: the weights when training begins (a model loaded with NaN weights),
+    every logged metric after each batch, the weights every `check_every`
+    batches and at each epoch end (one compiled reduction), and the validation
+    metrics. The batch checks run on Keras's callback thread (`async_safe`), so
+    the training loop never waits for them: a failure sets `stop_training` and
+    the error is raised when the epoch ends.
+
+    Args:
+        check_every: check the weights every this many batches. Defaults to `100`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(1e30), "mse")
+    >>> try:
+    ...     model.fit(np.ones((8, 1)), np.ones((8, 1)), epochs=3, verbose=0,
+    ...               callbacks=[StopOnDivergence()])
+    ... except FloatingPointError as error:
+    ...     print(str(error).split(":")[0])
+    Training diverged at step 2
+    """
+
+    def __init__(self, check_every=100):
+        super().__init__()
+        if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
+            raise ValueError(f"Expected `check_every` to be an integer >= 1. Received: check_every={check_every!r}.")
+        self.check_every = check_every
+        self._all_finite = None
+        self._batches = 0
+        self._failure = None
+        self.async_safe = True
+
+    def _weights_finite(self):
+        if self._all_finite is None:
+            @tf.function
+            def all_finite():
+                floats = [w for w in self.model.weights if "float" in str(w.dtype)]
+                return tf.reduce_all([tf.reduce_all(tf.math.is_finite(w)) for w in floats]) if floats else True
+
+            self._all_finite = all_finite
+        return bool(self._all_finite())
+
+    def _step(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        return int(optimizer.iterations) if optimizer is not None else self._batches
+
+    def _fail(self, what):
+        """Stops training now; the error is raised from the main thread at the epoch end."""
+        if self._failure is None:
+            lr = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
+            hint = f" (learning_rate={float(keras.ops.convert_to_numpy(lr)):g})" if lr is not None else ""
+            self._failure = (
+                f"Training diverged at step {self._step()}: {what}. Lower the learning rate{hint} or check "
+                "the inputs for extreme values; the model's weights are no longer usable."
+            )
+        self.model.stop_training = True
+
+    def _raise_failure(self):
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise FloatingPointError(failure)
+
+    def _check_weights(self):
+        if not self._weights_finite():
+            self._fail("a model weight is NaN or inf")
+
+    def _check_logs(self, logs, prefix=""):
+        for name, value in (logs or {}).items():
+            try:
+                value = float(keras.ops.convert_to_numpy(value))
+            except (TypeError, ValueError):
+                continue  # a non-scalar log entry
+            if not math.isfinite(value):
+                self._fail(f"{prefix}{name} is {value}")
+                return
+
+    def on_train_begin(self, logs=None):
+        self._batches, self._failure = 0, None
+        if not self._weights_finite():
+            raise FloatingPointError(
+                "Expected finite model weights before training. Received: a weight that is NaN or inf "
+                "(a diverged checkpoint or preset?)."
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        # runs on Keras's callback thread (async_safe): the logs are read there, not in the step loop
+        self._batches += 1
+        self._check_logs(logs)
+        if self._failure is None and self._batches % self.check_every == 0:
+            self._check_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._raise_failure()
+        self._check_logs(logs)
+        if self._failure is None:
+            self._check_weights()
+        self._raise_failure()
+
+    def on_train_end(self, logs=None):
+        self._raise_failure()
+
+
+def with_divergence_check(callbacks):
+    """`callbacks` (a list, a `CallbackList` or None) with a `StopOnDivergence` unless it has one."""
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        callbacks = list(callbacks.callbacks)
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, (StopOnDivergence, keras.callbacks.TerminateOnNaN)) for c in callbacks):
+        callbacks.append(StopOnDivergence())
+    return callbacks

@@ -144,7 +144,7 @@ def test_fewer_ways_than_num_ways_and_new_support_sizes_without_retracing():
          tf.errors.InvalidArgumentError, "at least one labelled"),
         (lambda x: _episode(ways=5), tf.errors.InvalidArgumentError, "must be < num_ways \\(4\\)"),
         (lambda x: {**x, "support_y": -np.ones_like(x["support_y"])}, tf.errors.InvalidArgumentError,
-         "at least one labelled support sample"),
+         "Expected at least one labelled support example \\(label >= 0\\) in every task"),
         (lambda x: {**x, "support_x": x["support_x"][:, :, :24, :24]}, ValueError, "built for examples"),
     ],
 )

@@ -8,8 +8,9 @@ from keras import ops
 from kzoo import distribute, presets
 from kzoo.applications.amaz import losses
 from kzoo.applications.amaz.tasks import TASK_KEYS
-from kzoo.checks import check_int
+from kzoo.checks import check_float, check_int
 from kzoo.layers.attribute_modulator import AttributeModulator
+from kzoo.training.callbacks import with_divergence_check
 
 #: the three parameter groups of Algorithm 1, in the order they are updated
 PHASES = ("discriminator", "attribute", "generator")
@@ -201,9 +202,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
         self.discriminator_units = _check_units("discriminator_units", discriminator_units)
         self.classifier_units = _check_units("classifier_units", classifier_units)
         self.decoder_units = _check_units("decoder_units", decoder_units)
-        if not 0 <= dropout < 1:
-            raise ValueError(f"Expected `dropout` in [0, 1). Received: dropout={dropout!r}.")
-        self.dropout = float(dropout)
+        self.dropout = check_float(dropout, "dropout", 0, 1, inclusive=(True, False))
         self.modulate = bool(modulate)
         self.modulator_base, self.modulator_operator = bool(modulator_base), modulator_operator
         self.modulator_activation, self.modulator_bias = modulator_activation, bool(modulator_bias)
@@ -219,12 +218,10 @@ class AMAZ(presets.PresetMixin, keras.Model):
                 _check_positive(name, rate)
         self.inner_learning_rates = tuple(float(r) for r in inner_learning_rates)
         self.meta_learning_rates = tuple(float(r) for r in meta_learning_rates)
-        if not gradient_penalty >= 0:
-            raise ValueError(f"Expected `gradient_penalty` >= 0. Received: gradient_penalty={gradient_penalty!r}.")
-        self.gradient_penalty = float(gradient_penalty)
+        self.gradient_penalty = check_float(gradient_penalty, "gradient_penalty", 0, inclusive=(True, True))
         self.train_sigma = _check_positive("train_sigma", train_sigma)
         self.synthesis_sigma = _check_positive("synthesis_sigma", synthesis_sigma)
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed", 0)
         self.output_activation = output_activation
         if modulation_scope not in ("task", "class"):
             raise ValueError(f'Expected `modulation_scope` in ["task", "class"]. '
@@ -669,6 +666,8 @@ class AMAZ(presets.PresetMixin, keras.Model):
         if self.attribute_optimizer is None:
             raise ValueError("Expected a compiled model: call `model.compile()` before `fit`.")
         self._check_replicas(x)
+        if len(args) < 5:  # callbacks not given positionally
+            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, *args, **kwargs)
 
     # -- serving --------------------------------------------------------------------------
