@@ -264,6 +264,8 @@ CLI_CASES = [
     (["fit", "protonet", "--save-preset", ".", "--overwrite"], "Refusing to overwrite"),
     (["fit", "protonet", "--export", "/proc/kzoo-export"], "Cannot write to --export folder"),
     (["fit", "protonet", "--logdir", "/proc/kzoo-logs"], "Cannot write to --logdir folder"),
+    (["fit", "protonet", "--learning-rate", "1e30", "--steps", "4", "--steps-per-epoch", "2", "--set",
+      "channels=4"], "Training diverged at step"),
     (["fit", "mtnet", "--set", "inner_lr=abc"], "Expected `inner_lr` to be a number > 0. Received: inner_lr='abc'"),
     (["fit", "mtnet", "--set", "hidden=5"], "Expected `hidden` to be a list of integers >= 1"),
     (["fit", "protonet", "--set", "nope=1"], "Expected --set NAME=VALUE with NAME an argument of ProtoNet"),
