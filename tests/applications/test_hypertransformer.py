@@ -129,6 +129,43 @@ def test_classify_with_generated_weights_is_the_call():
     np.testing.assert_allclose(one, model.predict(x, verbose=0)[:, :1], atol=1e-5)
 
 
+def _plain_keras_cnn(model, weights, task, support_moments):
+    """The generated CNN of one task rebuilt from stock Keras layers (no kzoo code)."""
+    layers = [keras.Input((28, 28, 1))]
+    for _ in range(model.blocks):
+        layers += [keras.layers.Conv2D(model.channels, 3, padding="same", use_bias=False), keras.layers.ReLU(),
+                   keras.layers.MaxPooling2D(2), keras.layers.BatchNormalization(epsilon=1e-3)]
+    layers += [keras.layers.Flatten(), keras.layers.Dense(model.num_ways)]
+    cnn = keras.Sequential(layers)
+    norms = [layer for layer in cnn.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    convs = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
+    for i, (conv, norm) in enumerate(zip(convs, norms)):
+        conv.set_weights([weights[f"conv{i}"][task]])
+        gamma, beta = (w.numpy() for w in model.norm[i])
+        mean, variance = (np.zeros_like(gamma), np.ones_like(gamma)) if not support_moments else (
+            weights[f"norm{i}_mean"][task].ravel(), weights[f"norm{i}_variance"][task].ravel())
+        norm.set_weights([gamma, beta, mean, variance])
+    cnn.layers[-1].set_weights([weights["logits_kernel"][task], weights["logits_bias"][task]])
+    return cnn
+
+
+@pytest.mark.parametrize("normalization", ["batch", "support"])
+def test_generated_cnn_equals_a_plain_keras_cnn_with_those_weights(normalization):
+    model = _model(generate="all", normalization=normalization)
+    for gamma, beta in model.norm:  # non-trivial learned BatchNorm parameters
+        gamma.assign(np.linspace(0.5, 1.5, gamma.shape[0]).astype("float32"))
+        beta.assign(np.linspace(-0.2, 0.3, beta.shape[0]).astype("float32"))
+    x = _episode()
+    weights = _weights(model, x)
+    ours = model.classify(x["query_x"], weights).numpy()
+    for task in range(2):
+        cnn = _plain_keras_cnn(model, weights, task, support_moments=normalization == "support")
+        # "batch": the query batch's own statistics (Keras BN in training mode, no moving-average use);
+        # "support": the support set's statistics (Keras BN in inference mode with those moments)
+        theirs = cnn(x["query_x"][task], training=normalization == "batch").numpy()
+        np.testing.assert_allclose(ours[task], theirs, rtol=1e-4, atol=1e-4)
+
+
 def test_fewer_ways_than_num_ways_and_new_support_sizes_without_retracing():
     model = _model()
     serve = tf.function(lambda sx, sy, qx: model.serve(sx, sy, qx), input_signature=model.serving_specs())
