@@ -204,5 +204,6 @@ def with_divergence_check(callbacks):
         callbacks = list(callbacks.callbacks)
     callbacks = list(callbacks or [])
     if not any(isinstance(c, (StopOnDivergence, keras.callbacks.TerminateOnNaN)) for c in callbacks):
-        callbacks.append(StopOnDivergence())
+        # first, so that it raises at an epoch end before a checkpoint callback saves diverged weights
+        callbacks.insert(0, StopOnDivergence())
     return callbacks

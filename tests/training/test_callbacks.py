@@ -7,6 +7,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import keras
 import pytest
 import tensorflow as tf
 
@@ -109,5 +110,8 @@ def test_an_explicit_divergence_callback_is_not_doubled():
     assert with_divergence_check([own]) == [own]
     added = with_divergence_check(None)
     assert len(added) == 1 and isinstance(added[0], StopOnDivergence)
+    checkpoint = keras.callbacks.ModelCheckpoint("/tmp/unused.keras")
+    first, second = with_divergence_check([checkpoint])  # raises before a checkpoint saves NaN weights
+    assert isinstance(first, StopOnDivergence) and second is checkpoint
     with pytest.raises(ValueError, match="check_every"):
         StopOnDivergence(check_every=0)
