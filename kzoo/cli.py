@@ -178,7 +178,10 @@ def fit_command(args):
     source = _source(args.data)
     print(f"data: {source!r}")
     model = cls(**_constructor_arguments(cls, args, source))
-    model.compile(**({"optimizer": _adam(args.learning_rate)} if args.learning_rate else {}))
+    if args.warmup_steps and not args.learning_rate:
+        raise ValueError(f"Expected --learning-rate with --warmup-steps (the Adam rate to warm up to). "
+                         f"Received: --warmup-steps {args.warmup_steps} alone.")
+    model.compile(**({"optimizer": _adam(args.learning_rate, args.warmup_steps)} if args.learning_rate else {}))
     _, score, record = train_and_evaluate(
         model, source, args.ways, args.shots, queries=args.queries, tasks=args.tasks, steps=args.steps,
         steps_per_epoch=args.steps_per_epoch, rotations=args.rotations, seed=args.seed,
@@ -220,9 +223,13 @@ def _constructor_arguments(cls, args, source):
     return kwargs
 
 
-def _adam(learning_rate):
+def _adam(learning_rate, warmup_steps=None):
     import keras
 
+    if warmup_steps:
+        from kzoo.training.schedules import LinearWarmup
+
+        learning_rate = LinearWarmup(learning_rate, warmup_steps)
     return keras.optimizers.Adam(learning_rate)
 
 
@@ -340,6 +347,8 @@ def build_parser():
     fit.add_argument("--steps-per-epoch", type=_positive_int, default=100, help="steps between validations (default 100)")
     fit.add_argument("--channels", type=int, default=64, help="backbone channels (default 64)")
     fit.add_argument("--learning-rate", type=_positive_float, default=None, help="Adam learning rate (default: the app's)")
+    fit.add_argument("--warmup-steps", type=_positive_int, default=None,
+                     help="linear learning-rate warm-up over this many steps (with --learning-rate)")
     fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
     fit.add_argument("--eval-ways", type=int, default=None, help="test N (default --ways)")

@@ -266,6 +266,8 @@ CLI_CASES = [
     (["fit", "protonet", "--logdir", "/proc/kzoo-logs"], "Cannot write to --logdir folder"),
     (["fit", "protonet", "--learning-rate", "1e30", "--steps", "4", "--steps-per-epoch", "2", "--set",
       "channels=4"], "Training diverged at step"),
+    (["fit", "protonet", "--warmup-steps", "10"], "Expected --learning-rate with --warmup-steps"),
+    (["fit", "protonet", "--warmup-steps", "0"], "--warmup-steps: expected an integer >= 1"),
     (["fit", "mtnet", "--set", "inner_lr=abc"], "Expected `inner_lr` to be a number > 0. Received: inner_lr='abc'"),
     (["fit", "mtnet", "--set", "hidden=5"], "Expected `hidden` to be a list of integers >= 1"),
     (["fit", "protonet", "--set", "nope=1"], "Expected --set NAME=VALUE with NAME an argument of ProtoNet"),

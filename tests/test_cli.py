@@ -91,3 +91,20 @@ def test_fit_any_application_with_its_own_arguments(folder, tmp_path, capsys):
     assert (config["variant"], config["inner_lr"], config["num_outputs"], config["blocks"]) == ("maml", 0.2, 3, 2)
     assert main(["fit", "mtnet", "--data", folder, "--set", "colour=red"]) == 2
     assert "Expected --set NAME=VALUE" in capsys.readouterr().err
+
+
+def test_fit_with_a_learning_rate_warm_up(folder, tmp_path, monkeypatch):
+    import keras
+
+    from kzoo.training import LinearWarmup
+
+    compiled = []
+    original = keras.Model.compile
+    monkeypatch.setattr(keras.Model, "compile", lambda self, *a, **k: compiled.append(k) or original(self, *a, **k))
+    preset = tmp_path / "warm"
+    assert main(["fit", "protonet", "--data", folder, "--ways", "3", "--queries", "2", "--steps", "2",
+                 "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2", "--eval-episodes", "20",
+                 "--learning-rate", "0.01", "--warmup-steps", "50", "--save-preset", str(preset)]) == 0
+    schedule = compiled[0]["optimizer"]._learning_rate
+    assert isinstance(schedule, LinearWarmup) and (schedule.learning_rate, schedule.warmup_steps) == (0.01, 50)
+    assert "--warmup-steps 50" in json.loads((preset / "metadata.json").read_text())["command"]

@@ -2,6 +2,7 @@
 
 from kzoo.training.callbacks import EpisodeTensorBoard, StopOnDivergence
 from kzoo.training.evaluation import evaluate_episodes, evaluate_regression, format_score
+from kzoo.training.schedules import LinearWarmup
 from kzoo.training.metrics import (
     episode_accuracy,
     harmonic_mean,
@@ -9,4 +10,4 @@ from kzoo.training.metrics import (
     per_class_accuracy,
 )
 
-__all__ = ["EpisodeTensorBoard", "StopOnDivergence", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]
+__all__ = ["EpisodeTensorBoard", "LinearWarmup", "StopOnDivergence", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]
