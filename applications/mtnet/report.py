@@ -96,37 +96,71 @@ def target_variance(order, coefficient=1.0, x_max=5.0):
     return sum(coefficient ** 2 / 3 * x_max ** (2 * i) / (2 * i + 1) for i in range(order + 1))
 
 
-def figure4(runs):
+def figure4_points(runs):
+    """One point per (order, coefficient range) of the MT-net polynomial runs, sorted."""
+    points = []
+    for (task, model, _, _), records in sorted(runs.items()):
+        if not task.startswith("polynomial") or model != "mtnet":
+            continue
+        words = task.split()
+        order = int(words[2])
+        coefficient = float(words[4]) if len(words) > 4 else 1.0
+        fractions = [r["update_fraction"] for r in records]
+        steps = [r["one_inner_step"] for r in records if "one_inner_step" in r]
+        step = {k: seed_mean([s[k] for s in steps]) for k in ("before", "all_masks_open", "sampled_masks")} \
+            if steps else None
+        points.append({"order": order, "coefficient": coefficient, "fraction": seed_mean(fractions),
+                       "fractions": fractions, "mse": seed_mean([r["evaluation"]["10-shot"]["mse"] for r in records]),
+                       "variance": target_variance(order, coefficient), "seeds": len(records), "step": step,
+                       "step_seeds": len(steps)})
+    return sorted(points, key=lambda p: (p["coefficient"] != 1.0, p["order"], p["coefficient"]))
+
+
+def label(point):
+    return str(point["order"]) if point["coefficient"] == 1.0 else f"{point['order']} (c = {point['coefficient']:g})"
+
+
+def figure4(points):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = []
-    for (task, model, _, _), records in sorted(runs.items()):
-        if task.startswith("polynomial") and model == "mtnet":
-            fractions = [r["update_fraction"] for r in records]
-            points.append((int(task.split()[-1]), *seed_mean(fractions), fractions,
-                           seed_mean([r["evaluation"]["10-shot"]["mse"] for r in records]), len(records)))
-    if not points:
-        return None
-    points.sort()
-    fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    ax.bar([str(p[0]) for p in points], [p[1] for p in points], yerr=[p[2] for p in points], capsize=4,
-           color="tab:blue", alpha=0.8)
+    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    colours = ["tab:blue" if p["coefficient"] == 1.0 else "tab:orange" for p in points]
+    ax.bar([label(p) for p in points], [p["fraction"][0] for p in points], yerr=[p["fraction"][1] for p in points],
+           capsize=4, color=colours, alpha=0.8)
     for i, p in enumerate(points):
-        ax.plot([i] * len(p[3]), p[3], "k.", markersize=4)
-        ax.text(i + 0.12, p[1] + 0.03, f"{p[1]:.2f}", fontsize=8)
-    ax.set_xlabel("polynomial order")
+        ax.plot([i] * len(p["fractions"]), p["fractions"], "k.", markersize=4)
+        ax.text(i + 0.12, p["fraction"][0] + 0.03, f"{p['fraction'][0]:.2f}", fontsize=8)
+    ax.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")  # every mask logit at its initial 0
+    ax.set_xlabel("polynomial order (orange: coefficients in [-c, c])")
     ax.set_ylabel("fraction of weights updated\n(mean sigmoid(zeta))")
     ax.set_ylim(0, 1)
-    ax.set_title(f"MT-net, 10-shot polynomials ({points[0][5]} seeds, 95% CI)", fontsize=9)
+    ax.set_title(f"MT-net, 10-shot polynomials ({points[0]['seeds']} seeds, 95% CI)", fontsize=9)
     fig.tight_layout()
     path = HERE / "figure4_update_fraction.png"
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    return points
+
+
+def figure4_table(points):
+    lines = ["| order | fraction updated | per seed | 10-shot MSE | Var(y) | MSE / Var(y) | seeds |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for p in points:
+        lines.append(f"| {label(p)} | {p['fraction'][0]:.3f} ± {p['fraction'][1]:.3f} | "
+                     f"{', '.join(f'{f:.3f}' for f in p['fractions'])} | {p['mse'][0]:.2f} ± {p['mse'][1]:.2f} | "
+                     f"{p['variance']:.2f} | {p['mse'][0] / p['variance']:.3f} | {p['seeds']} |")
+    stepped = [p for p in points if p["step"]]
+    if stepped:
+        lines += ["", "One inner step (alpha = 0.01) on 100 fresh 10-shot tasks, support MSE (seed mean ± 95% CI):",
+                  "", "| order | before | all masks open | sampled masks | seeds |", "| --- | --- | --- | --- | --- |"]
+        for p in stepped:
+            cells = " | ".join(f"{p['step'][k][0]:.3f} ± {p['step'][k][1]:.3f}"
+                               for k in ("before", "all_masks_open", "sampled_masks"))
+            lines.append(f"| {label(p)} | {cells} | {p['step_seeds']} |")
+    return "\n".join(lines)
 
 
 def main():
@@ -135,15 +169,11 @@ def main():
     print(table1(runs))
     print("\n## Table 2\n")
     print(table2(runs))
-    points = figure4(runs)
+    points = figure4_points(runs)
     if points:
+        figure4(points)
         print("\n## Figure 4\n")
-        print("| order | fraction updated | per seed | 10-shot MSE | Var(y) | MSE / Var(y) | seeds |\n"
-              "| --- | --- | --- | --- | --- | --- | --- |")
-        for order, mean, half, fractions, (mse, mse_half), n in points:
-            variance = target_variance(order)
-            print(f"| {order} | {mean:.3f} ± {half:.3f} | {', '.join(f'{f:.3f}' for f in fractions)} "
-                  f"| {mse:.2f} ± {mse_half:.2f} | {variance:.2f} | {mse / variance:.3f} | {n} |")
+        print(figure4_table(points))
 
 
 if __name__ == "__main__":

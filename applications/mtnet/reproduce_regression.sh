@@ -17,6 +17,8 @@ jobs="${JOBS:-2}"
       [ "$seed" = 0 ] && preset="--save-preset saved_models/mtnet/polynomial_order$order"
       echo "$run --seed $seed --variant mtnet --polynomial $order --iterations 20000 $preset"
     done
+    # and order 2 with its coefficients in [-0.263, 0.263], so Var(y) equals order 1's (0.263^2 = 3.11 / 44.78)
+    echo "$run --seed $seed --variant mtnet --polynomial 2 --coefficient-range 0.263 --iterations 20000"
   done
   for seed in $seeds; do
     # Table 1: every variant, 60k iterations (the paper's), alpha = 0.01

@@ -3,6 +3,7 @@
     python applications/mtnet/sine.py --variant mtnet --iterations 20000          # one Table 1 row
     python applications/mtnet/sine.py --variant maml --inner-lr 0.1               # one Table 2 cell
     python applications/mtnet/sine.py --variant mtnet --polynomial 2              # one Figure 4 point
+    python applications/mtnet/sine.py --polynomial 2 --coefficient-range 0.263    # order 2 at order 1's Var(y)
     python applications/mtnet/sine.py --variant mtnet --save-preset saved_models/mtnet/sinusoid_10shot
     python applications/mtnet/sine.py --variant mtnet --seed 3 --threads 1       # another seed, one core
 
@@ -10,7 +11,10 @@ Meta-trains on 10-shot tasks (meta-batch 4, Adam 1e-3, one inner step, the paper
 Section 6.1), then scores 600 fresh tasks (seed 2018, never seen in training) after
 adaptation with K = 5, 10 and 20 support points and 10 query points: mean query MSE
 and 95% CI. `--seed` sets the initial weights, the training tasks and the mask noise.
-Writes a JSON record to applications/mtnet/results/<task>_<model>_lr<alpha>_it<n>_seed<s>.json.
+Polynomial runs also record one inner step on 100 fresh tasks: the support MSE
+before it, after it with every mask open, and after it with sampled masks (does a
+full step overshoot?). Writes a JSON record to
+applications/mtnet/results/<task>_<model>_lr<alpha>_it<n>_seed<s>.json.
 """
 
 import argparse
@@ -37,6 +41,8 @@ def main(argv=None):
     parser.add_argument("--inner-lr", type=float, default=0.01)
     parser.add_argument("--iterations", type=int, default=20000, help="meta-training steps (paper: 60000)")
     parser.add_argument("--polynomial", type=int, default=None, help="polynomial order instead of sine")
+    parser.add_argument("--coefficient-range", type=float, default=1.0,
+                        help="polynomial coefficients in [-A, A] (default 1, the paper's)")
     parser.add_argument("--eval-tasks", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0, help="weights, training tasks and mask noise (default 0)")
     parser.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
@@ -45,6 +51,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     name = args.variant + ("-full" if args.full_mask else "")
     task = f"polynomial order {args.polynomial}" if args.polynomial is not None else "sine"
+    if args.coefficient_range != 1.0:
+        if args.polynomial is None:
+            parser.error("--coefficient-range needs --polynomial")
+        task += f" coefficients {args.coefficient_range:g}"
     stem = f"{task.replace(' ', '_')}_{name}_lr{args.inner_lr:g}_it{args.iterations}_seed{args.seed}"
     if args.skip_existing and (RESULTS / f"{stem}.json").exists():
         print(f"exists: {stem}.json")
@@ -52,7 +62,8 @@ def main(argv=None):
 
     def tasks(shots, **kwargs):
         if args.polynomial is not None:
-            return episodes.polynomial(order=args.polynomial, shots=shots, queries=10, **kwargs)
+            return episodes.polynomial(order=args.polynomial, shots=shots, queries=10,
+                                       coefficients=(-args.coefficient_range, args.coefficient_range), **kwargs)
         return episodes.sinusoid(shots=shots, queries=10, **kwargs)
 
     import keras
@@ -81,6 +92,10 @@ def main(argv=None):
         record["evaluation"][f"{shots}-shot"] = {k: score[k] for k in ("mse", "ci95", "episodes")}
         print(f"{name} alpha={args.inner_lr} {shots}-shot: MSE {score['mse']:.3f} +- {score['ci95']:.3f} "
               f"({score['episodes']} tasks)")
+    if args.polynomial is not None:
+        record["coefficient_range"] = args.coefficient_range
+        record["one_inner_step"] = one_step_support_mse(model, tasks(10, tasks=100, seed=EVAL_SEED + 1, batches=1))
+        print("one inner step, support MSE:", record["one_inner_step"])
     write_json(RESULTS / f"{stem}.json", record, indent=2)
     if args.save_preset:
         # The preset serves deterministically (most likely mask); score it that way too,
@@ -94,6 +109,32 @@ def main(argv=None):
                 "preset_evaluation": {"shots": 10, "queries": 10, "tasks_per_batch": 20, "seed": EVAL_SEED,
                                       "inference_mask": "mode", **score}}
         print("preset:", model.save_to_preset(args.save_preset, meta, overwrite=True))
+
+
+def one_step_support_mse(model, tasks):
+    """Mean support MSE of each task before one inner step, and after it with all masks open or sampled.
+
+    If the step with every mask open leaves a higher loss than with sampled masks, the
+    full step overshoots at this alpha, and closing masks shortens it.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    x, _ = next(iter(tasks))
+    totals = {"before": [], "all_masks_open": [], "sampled_masks": []}
+    for t in range(x["support_x"].shape[0]):
+        support_x, support_y = x["support_x"][t], x["support_y"][t]
+        weights = model.initial_fast_weights()
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            loss = model.task_loss(model.forward(support_x, weights), support_y)
+        grads = tape.gradient(loss, weights)
+        sampled = model.sample_masks("sample", seed=tf.constant([t, EVAL_SEED], tf.int64))
+        totals["before"].append(float(loss))
+        for name, masks in (("all_masks_open", [None] * len(weights)), ("sampled_masks", sampled)):
+            stepped = [w - model.inner_lr * (g if m is None else m * g) for w, g, m in zip(weights, grads, masks)]
+            totals[name].append(float(model.task_loss(model.forward(support_x, stepped), support_y)))
+    return {name: float(np.mean(values)) for name, values in totals.items()} | {"tasks": len(totals["before"])}
 
 
 if __name__ == "__main__":
