@@ -21,6 +21,24 @@ def task_moments(x):
     return mean, ops.mean(ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
 
 
+def generated_channel_similarity(kernel):
+    """Mean |cosine| between the output channels' filters of `[T, k, k, C_in, C_out]` kernels.
+
+    Averaged over the pairs of distinct output channels of each task, then over tasks:
+    about 0 for independent random filters, 1 when every channel holds the same filter
+    (up to sign), so the layer is as good as one channel wide.
+    """
+    kernel = ops.cast(kernel, "float32")
+    filters = ops.reshape(ops.moveaxis(kernel, -1, 1), (ops.shape(kernel)[0], kernel.shape[-1], -1))
+    filters = filters / (ops.norm(filters, axis=-1, keepdims=True) + 1e-12)
+    cosines = ops.abs(ops.einsum("tcd,ted->tce", filters, filters))
+    channels = kernel.shape[-1]
+    if channels < 2:
+        return ops.convert_to_tensor(0.0)
+    off_diagonal = ops.sum(cosines, axis=(1, 2)) - ops.trace(cosines, axis1=1, axis2=2)
+    return ops.mean(off_diagonal / (channels * (channels - 1)))
+
+
 def per_task_conv(x, kernel):
     """`[T, B, H, W, C]` convolved ('same', stride 1) with task t's kernel `kernel[t]`.
 
@@ -62,6 +80,12 @@ class HyperTransformer(EpisodicModel):
     fraction p ~ U(0, `unlabeled_drop`) of their tokens is masked per task. The
     `UnlabeledDropSchedule` callback shrinks `unlabeled_drop` over training (the
     paper's incremental schedule).
+
+    With `generate="all"`, training also logs `channel_similarity`, the mean |cosine|
+    between the generated filters of different output channels
+    (`generated_channel_similarity`): near 1, the generated CNN has collapsed to
+    one channel per layer. Adam at full rate from step 0 does that within a few
+    hundred steps; a learning-rate warm-up (`kzoo.training.LinearWarmup`) avoids it.
 
     Episodes may have N <= `num_ways` classes: there are always `num_ways` logits
     slices (label embeddings 0..num_ways-1) and the output keeps the first N logits.
@@ -149,6 +173,8 @@ class HyperTransformer(EpisodicModel):
         self.blocks, self.normalization = blocks, normalization
         self.initial_unlabeled_drop = float(unlabeled_drop)
         self.seed_generator = keras.random.SeedGenerator(0)
+        # training health of generate="all": near 1 means the generated channels collapsed onto one
+        self.channel_similarity = keras.metrics.Mean(name="channel_similarity") if generate == "all" else None
 
         policy = self.dtype_policy
         transformer = dict(num_labels=num_ways, embedding_dim=embedding_dim, num_layers=num_layers,
@@ -340,6 +366,9 @@ class HyperTransformer(EpisodicModel):
     def call_episode(self, support_x, support_y, query_x, training=None):
         support_y = self._check_support_labels(support_y)
         weights = self.generate_weights(support_x, support_y, training=bool(training))
+        if training and self.channel_similarity is not None:
+            self.channel_similarity.update_state(ops.mean(ops.stack(
+                [generated_channel_similarity(weights[f"conv{i}"]) for i in range(self.blocks)])))
         logits = self.classify(query_x, weights)
         return logits[..., :ops.max(support_y) + 1]
 
@@ -356,6 +385,11 @@ class HyperTransformer(EpisodicModel):
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        logs.pop("channel_similarity", None)  # measured in training only
+        return logs
 
     def get_config(self):
         return {

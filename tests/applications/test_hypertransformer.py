@@ -206,3 +206,22 @@ def test_compile_defaults_to_the_papers_sgd_schedule():
     schedule = model.optimizer.learning_rate if not hasattr(model.optimizer, "_learning_rate") \
         else model.optimizer._learning_rate
     assert float(schedule(0)) == pytest.approx(0.02) and float(schedule(100_000)) == pytest.approx(0.019)
+
+
+def test_channel_similarity_is_logged_in_training_for_generated_convs():
+    from kzoo.applications.hypertransformer import generated_channel_similarity
+
+    kernels = np.random.RandomState(0).randn(2, 3, 3, 4, 6).astype("float32")
+    assert float(generated_channel_similarity(kernels)) < 0.3
+    collapsed = np.repeat(kernels[..., :1], 6, axis=-1) * np.array([1, -1, 2, 1, 1, 3], "float32")
+    np.testing.assert_allclose(float(generated_channel_similarity(collapsed)), 1.0, rtol=1e-6)
+    x = _episode()
+    y = np.tile(np.repeat(np.arange(4), 3), (2, 1))
+    model = _model(generate="all")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    similarity = model.fit(x, y, epochs=1, verbose=0).history["channel_similarity"][0]
+    assert 0 < similarity < 1
+    assert "channel_similarity" not in model.evaluate(x, y, verbose=0, return_dict=True)
+    logits_only = _model()
+    logits_only.compile(optimizer=keras.optimizers.Adam(1e-3))
+    assert "channel_similarity" not in logits_only.fit(x, y, epochs=1, verbose=0).history
