@@ -9,11 +9,12 @@
 #   bash applications/hypertransformer/reproduce.sh maml_8 ht_all_4        # some runs
 #   HT_STEPS=1500 bash applications/hypertransformer/reproduce.sh ht_all_4 # override HT steps
 #
-# 1-shot runs: ht_logits_8 (writes the omniglot_20way_1shot preset), ht_all_8, ht_all_8_warmup (a
-# 1,000-step learning-rate warm-up), maml_8, protonet_8,
+# 1-shot runs: ht_logits_8 (writes the omniglot_20way_1shot preset), ht_all_8, maml_8, protonet_8,
 # ht_logits_4, ht_all_4, maml_4, protonet_4, and maml_8_long (MAML with HT's wall-clock budget).
 # 5-shot runs: the same names with a _5shot suffix; ht_logits_8_5shot writes the
 # omniglot_20way_5shot preset. ht_glyphs writes the glyphs_20way_1shot preset (built-in glyphs).
+# With a learning-rate warm-up over the first third of training (kzoo fit --warmup-steps): the
+# same names with a _warmup suffix (ht_all_8_warmup, ht_logits_8_warmup, ht_all_4_warmup, ...).
 # semi: semi-supervised 1-shot with 0, 2 and 4 unlabeled samples per class.
 # Run from the repository root, with ../shared/data/omniglot present.
 set -euo pipefail
@@ -39,16 +40,26 @@ describe() { echo "HyperTransformer (logits generated), 8 channels, $1, 20-way $
 omniglot_data="Omniglot background-small (6 train alphabets)"
 
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(ht_logits_8 ht_all_8 ht_all_8_warmup maml_8 maml_8_long protonet_8 ht_logits_4 ht_all_4 maml_4 protonet_4
+[ ${#runs[@]} -gt 0 ] || runs=(ht_logits_8 ht_all_8 ht_all_8_warmup ht_logits_8_warmup maml_8 maml_8_long protonet_8 ht_logits_4 ht_all_4 maml_4 protonet_4
                                ht_logits_8_5shot ht_all_8_5shot maml_8_5shot protonet_8_5shot
-                               ht_logits_4_5shot ht_all_4_5shot maml_4_5shot protonet_4_5shot ht_glyphs semi)
+                               ht_logits_4_5shot ht_all_4_5shot maml_4_5shot protonet_4_5shot ht_glyphs semi
+                               ht_all_8_5shot_warmup ht_logits_8_5shot_warmup ht_all_4_warmup ht_logits_4_warmup
+                               ht_all_4_5shot_warmup ht_logits_4_5shot_warmup)
 for name in "${runs[@]}"; do
   case "$name" in
     ht_logits_8) ht_run ht_logits_8ch_1shot 3000 1 8 \
                    --save-preset saved_models/hypertransformer/omniglot_20way_1shot --overwrite \
                    --description "$(describe "$omniglot_data" 1)" ;;
     ht_all_8) ht_run ht_all_8ch_1shot 3000 1 8 --set generate=all ;;
+    # *_warmup: the learning rate rises linearly over the first third of training
     ht_all_8_warmup) ht_run ht_all_8ch_1shot_warmup 3000 1 8 --set generate=all --warmup-steps 1000 ;;
+    ht_logits_8_warmup) ht_run ht_logits_8ch_1shot_warmup 3000 1 8 --warmup-steps 1000 ;;
+    ht_all_8_5shot_warmup) ht_run ht_all_8ch_5shot_warmup 3000 5 8 --set generate=all --warmup-steps 1000 ;;
+    ht_logits_8_5shot_warmup) ht_run ht_logits_8ch_5shot_warmup 3000 5 8 --warmup-steps 1000 ;;
+    ht_all_4_warmup) ht_run ht_all_4ch_1shot_warmup 1500 1 4 --set generate=all --warmup-steps 500 ;;
+    ht_logits_4_warmup) ht_run ht_logits_4ch_1shot_warmup 1500 1 4 --warmup-steps 500 ;;
+    ht_all_4_5shot_warmup) ht_run ht_all_4ch_5shot_warmup 1500 5 4 --set generate=all --warmup-steps 500 ;;
+    ht_logits_4_5shot_warmup) ht_run ht_logits_4ch_5shot_warmup 1500 5 4 --warmup-steps 500 ;;
     ht_logits_4) ht_run ht_logits_4ch_1shot 1500 1 4 ;;
     ht_all_4) ht_run ht_all_4ch_1shot 1500 1 4 --set generate=all ;;
     maml_8) maml 8 1 ;;

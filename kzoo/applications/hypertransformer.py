@@ -376,7 +376,8 @@ class HyperTransformer(EpisodicModel):
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         """`compile` with the paper's defaults: SGD, lr 0.02 x 0.95 every 100k steps (Appendix C),
-        query cross-entropy, accuracy. Pass e.g. `optimizer=keras.optimizers.Adam(1e-3)` for short runs."""
+        query cross-entropy, accuracy. For short runs pass Adam, with a warm-up for `generate="all"`:
+        `optimizer=keras.optimizers.Adam(kzoo.training.LinearWarmup(1e-3, warmup_steps=1000))`."""
         if optimizer == "auto":
             optimizer = keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
                 0.02, decay_steps=100_000, decay_rate=0.95, staircase=True))
