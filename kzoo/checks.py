@@ -44,8 +44,10 @@ def check_float(value, name, minimum=None, maximum=None, inclusive=(False, True)
     return value
 
 
-def check_sizes(values, name, minimum=1):
+def check_sizes(values, name, minimum=1, allow_empty=True):
     """Returns `values` as a tuple of ints, or raises a `ValueError` unless it is a sequence of integers >= `minimum`.
+
+    `allow_empty=False` also refuses an empty sequence.
 
     >>> check_sizes([40, 40], "hidden")
     (40, 40)
@@ -54,11 +56,12 @@ def check_sizes(values, name, minimum=1):
     ...
     ValueError: Expected `hidden` to be a list of integers >= 1, e.g. (40, 40). Received: hidden=5 (int).
     """
-    error = ValueError(f"Expected `{name}` to be a list of integers >= {minimum}, e.g. (40, 40). "
+    what = "list" if allow_empty else "non-empty list"
+    error = ValueError(f"Expected `{name}` to be a {what} of integers >= {minimum}, e.g. (40, 40). "
                        f"Received: {name}={values!r} ({type(values).__name__}).")
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise error
     values = tuple(values)
-    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values):
+    if not (values or allow_empty) or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values):
         raise error
     return tuple(int(v) for v in values)

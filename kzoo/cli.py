@@ -168,6 +168,9 @@ def fit_command(args):
     from kzoo.presets import check_preset_target
 
     cls = _application(args.application)
+    if args.warmup_steps and not args.learning_rate:
+        raise ValueError(f"Expected --learning-rate with --warmup-steps (the Adam rate to warm up to). "
+                         f"Received: --warmup-steps {args.warmup_steps} alone.")
     # output paths first: a bad path must not cost a whole training run
     if args.save_preset:
         check_preset_target(args.save_preset, overwrite=args.overwrite)
@@ -178,9 +181,6 @@ def fit_command(args):
     source = _source(args.data)
     print(f"data: {source!r}")
     model = cls(**_constructor_arguments(cls, args, source))
-    if args.warmup_steps and not args.learning_rate:
-        raise ValueError(f"Expected --learning-rate with --warmup-steps (the Adam rate to warm up to). "
-                         f"Received: --warmup-steps {args.warmup_steps} alone.")
     model.compile(**({"optimizer": _adam(args.learning_rate, args.warmup_steps)} if args.learning_rate else {}))
     _, score, record = train_and_evaluate(
         model, source, args.ways, args.shots, queries=args.queries, tasks=args.tasks, steps=args.steps,

@@ -4,12 +4,12 @@ import keras
 import tensorflow as tf
 
 from kzoo import distribute, presets
-from kzoo.training.callbacks import with_divergence_check
+from kzoo.training.callbacks import DivergenceCheck
 
 EPISODE_KEYS = ("support_x", "support_y", "query_x")
 
 
-class EpisodicModel(presets.PresetMixin, keras.Model):
+class EpisodicModel(presets.PresetMixin, DivergenceCheck, keras.Model):
     """A `keras.Model` whose `call` takes one batch of episodes and returns query logits.
 
     Inputs follow the episode contract (DESIGN.md): a dict with `support_x`
@@ -180,8 +180,6 @@ class EpisodicModel(presets.PresetMixin, keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         self._check_dict_input(x)
         distribute.check_fit_input(self, x, kwargs.get("batch_size", args[0] if args else None))
-        if len(args) < 4:  # callbacks not given positionally
-            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):

@@ -8,7 +8,7 @@ from keras import ops
 from kzoo import distribute, presets
 from kzoo.checks import check_float, check_int, check_sizes
 from kzoo.layers.factorized import FactorizedDense
-from kzoo.training.callbacks import with_divergence_check
+from kzoo.training.callbacks import DivergenceCheck
 
 
 def embedding_loss(tafe, task_embedding, match, positive_weight=1.0):
@@ -48,7 +48,7 @@ def _l2_normalize(x, epsilon=1e-7):
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
-class TAFENet(presets.PresetMixin, keras.Model):
+class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
     """TAFE-Net: a meta learner generates task-specific factors of a prediction network.
 
     Task embedding network T (Section 3.5; the authors' code): `task_layers - 1`
@@ -127,9 +127,7 @@ class TAFENet(presets.PresetMixin, keras.Model):
                                  ("task_layers", task_layers, 1), ("task_units", task_units, 1),
                                  ("classifier_units", classifier_units, 1)):
             check_int(value, name, low)
-        hidden_units = check_sizes(hidden_units, "hidden_units")
-        if not hidden_units:
-            raise ValueError(f"Expected a non-empty `hidden_units` of positive widths. Received: {hidden_units!r}.")
+        hidden_units = check_sizes(hidden_units, "hidden_units", allow_empty=False)
         if classes_per_step is not None and (isinstance(classes_per_step, bool) or classes_per_step < 2):
             raise ValueError(f"Expected `classes_per_step` >= 2 or None. Received: {classes_per_step!r}.")
         check_float(dropout, "dropout", 0, 1, inclusive=(True, False))
@@ -349,7 +347,6 @@ class TAFENet(presets.PresetMixin, keras.Model):
         if "validation_data" in kwargs:
             raise ValueError("TAFENet.fit does not take `validation_data`: score a held-out split with `predict` "
                              "(model selection must not use the test split).")
-        kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, tasks=None, classes=None, **kwargs):

@@ -7,11 +7,11 @@ from keras import ops
 
 from kzoo.checks import check_int
 from kzoo.layers.factorized import FactorizedConv2D
-from kzoo.training.callbacks import with_divergence_check
+from kzoo.training.callbacks import DivergenceCheck
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
-class DynamicTAFENet(keras.Model):
+class DynamicTAFENet(DivergenceCheck, keras.Model):
     """A conv classifier whose channels are switched on and off per input by a meta learner.
 
     Section 3.4: a shallow task embedding network T (two stride-2 3x3 convs, then a
@@ -128,12 +128,6 @@ class DynamicTAFENet(keras.Model):
         for tracker, value in zip(self.trackers.values(), values):
             tracker.update_state(value)
         return {name: t.result() for name, t in self.trackers.items()}
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """`Model.fit`, stopping with an error if the loss or the weights diverge."""
-        if len(args) < 4:  # callbacks not given positionally
-            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
-        return super().fit(x, y, *args, **kwargs)
 
     def train_step(self, data):
         with tf.GradientTape() as tape:

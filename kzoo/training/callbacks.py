@@ -198,6 +198,19 @@ class StopOnDivergence(keras.callbacks.Callback):
         self._raise_failure()
 
 
+class DivergenceCheck:
+    """Mixin for `keras.Model` subclasses: `fit` adds a `StopOnDivergence` unless one is given.
+
+    Place it before `keras.Model` in the bases; an application's own `fit` calls
+    `super().fit(...)` as usual.
+    """
+
+    def fit(self, *args, **kwargs):
+        if len(args) < 6:  # callbacks not given positionally (x, y, batch_size, epochs, verbose, callbacks)
+            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
+        return super().fit(*args, **kwargs)
+
+
 def with_divergence_check(callbacks):
     """`callbacks` (a list, a `CallbackList` or None) with a `StopOnDivergence` unless it has one."""
     if isinstance(callbacks, keras.callbacks.CallbackList):

@@ -8,9 +8,9 @@ from keras import ops
 from kzoo import distribute, presets
 from kzoo.applications.amaz import losses
 from kzoo.applications.amaz.tasks import TASK_KEYS
-from kzoo.checks import check_float, check_int
+from kzoo.checks import check_float, check_int, check_sizes
 from kzoo.layers.attribute_modulator import AttributeModulator
-from kzoo.training.callbacks import with_divergence_check
+from kzoo.training.callbacks import DivergenceCheck
 
 #: the three parameter groups of Algorithm 1, in the order they are updated
 PHASES = ("discriminator", "attribute", "generator")
@@ -70,21 +70,8 @@ class DenseBlock(keras.layers.Layer):
                 "negative_slope": self.negative_slope, "momentum": self.momentum}
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"Expected `{name}` > 0. Received: {name}={value!r}.")
-    return float(value)
-
-
-def _check_units(name, units):
-    units = tuple(units)
-    if not units or any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
-        raise ValueError(f"Expected `{name}` to be a non-empty list of positive integers. Received: {units!r}.")
-    return units
-
-
 @keras.saving.register_keras_serializable(package="kzoo")
-class AMAZ(presets.PresetMixin, keras.Model):
+class AMAZ(presets.PresetMixin, DivergenceCheck, keras.Model):
     """Attribute-modulated generative meta-model for zero-shot learning.
 
     A generator G synthesizes visual features `x_hat = G(z, a)` from a class's
@@ -193,15 +180,15 @@ class AMAZ(presets.PresetMixin, keras.Model):
         super().__init__(**kwargs)
         for name, value in (("feature_dim", feature_dim), ("attribute_dim", attribute_dim),
                             ("num_classes", num_classes), ("embedding_dim", embedding_dim)):
-            _check_units(name, (value,))
+            check_int(value, name, 1)
         noise_dim = attribute_dim if noise_dim is None else noise_dim
-        _check_units("noise_dim", (noise_dim,))
+        check_int(noise_dim, "noise_dim", 1)
         self.feature_dim, self.attribute_dim, self.num_classes = feature_dim, attribute_dim, num_classes
         self.noise_dim, self.embedding_dim = noise_dim, embedding_dim
-        self.generator_units = _check_units("generator_units", generator_units)
-        self.discriminator_units = _check_units("discriminator_units", discriminator_units)
-        self.classifier_units = _check_units("classifier_units", classifier_units)
-        self.decoder_units = _check_units("decoder_units", decoder_units)
+        self.generator_units = check_sizes(generator_units, "generator_units", allow_empty=False)
+        self.discriminator_units = check_sizes(discriminator_units, "discriminator_units", allow_empty=False)
+        self.classifier_units = check_sizes(classifier_units, "classifier_units", allow_empty=False)
+        self.decoder_units = check_sizes(decoder_units, "decoder_units", allow_empty=False)
         self.dropout = check_float(dropout, "dropout", 0, 1, inclusive=(True, False))
         self.modulate = bool(modulate)
         self.modulator_base, self.modulator_operator = bool(modulator_base), modulator_operator
@@ -215,12 +202,12 @@ class AMAZ(presets.PresetMixin, keras.Model):
             if len(tuple(rates)) != 3:
                 raise ValueError(f"Expected `{name}` of 3 learning rates (D, AP/AM/AD, G/C). Received: {rates!r}.")
             for rate in rates:
-                _check_positive(name, rate)
+                check_float(rate, name, 0)
         self.inner_learning_rates = tuple(float(r) for r in inner_learning_rates)
         self.meta_learning_rates = tuple(float(r) for r in meta_learning_rates)
         self.gradient_penalty = check_float(gradient_penalty, "gradient_penalty", 0, inclusive=(True, True))
-        self.train_sigma = _check_positive("train_sigma", train_sigma)
-        self.synthesis_sigma = _check_positive("synthesis_sigma", synthesis_sigma)
+        self.train_sigma = check_float(train_sigma, "train_sigma", 0)
+        self.synthesis_sigma = check_float(synthesis_sigma, "synthesis_sigma", 0)
         self.seed = check_int(seed, "seed", 0)
         self.output_activation = output_activation
         if modulation_scope not in ("task", "class"):
@@ -391,7 +378,7 @@ class AMAZ(presets.PresetMixin, keras.Model):
         if not np.all(np.isfinite(class_attributes)):
             raise ValueError("Expected finite `class_attributes`. Received: NaN or inf values.")
         check_int(num_per_class, "num_per_class", 1)
-        sigma = self.synthesis_sigma if sigma is None else _check_positive("sigma", sigma)
+        sigma = self.synthesis_sigma if sigma is None else check_float(sigma, "sigma", 0)
         if not self.built:
             self.build()
         labels = np.repeat(np.arange(class_attributes.shape[0]), num_per_class)
@@ -666,8 +653,6 @@ class AMAZ(presets.PresetMixin, keras.Model):
         if self.attribute_optimizer is None:
             raise ValueError("Expected a compiled model: call `model.compile()` before `fit`.")
         self._check_replicas(x)
-        if len(args) < 5:  # callbacks not given positionally
-            kwargs["callbacks"] = with_divergence_check(kwargs.get("callbacks"))
         return super().fit(x, *args, **kwargs)
 
     # -- serving --------------------------------------------------------------------------
