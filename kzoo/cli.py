@@ -59,14 +59,21 @@ def _episode_arguments(parser, ways, shots, queries, tasks):
     parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
 
 
+def _sources(spec):
+    from kzoo.training.recipe import load_sources
+
+    return load_sources(spec)
+
+
 def _source(spec, part="all"):
+    """One `Source`: the spec's (all of them joined for `a+b`), or one part of its split."""
     from kzoo import episodes
     from kzoo.training.recipe import split_source
 
-    src = episodes.load(spec)
+    sources = _sources(spec)
     if part != "all":
-        src = dict(zip(("train", "validation", "test"), split_source(src)))[part]
-    return src
+        return dict(zip(("train", "validation", "test"), split_source(sources)))[part]
+    return sources[0] if len(sources) == 1 else episodes.union(sources)
 
 
 # -- data -------------------------------------------------------------------------------
@@ -76,7 +83,7 @@ def _sampler(args, src):
 
     return FewShotSampler(src, args.ways, args.shots, args.queries, tasks=args.tasks,
                           rotations=args.rotations, same_alphabet=args.same_alphabet,
-                          unlabeled=args.unlabeled, seed=args.seed)
+                          unlabeled=args.unlabeled, seed=args.seed, distortion=args.distort or None)
 
 
 def data_show(args):
@@ -171,6 +178,8 @@ def fit_command(args):
     if args.warmup_steps and not args.learning_rate:
         raise ValueError(f"Expected --learning-rate with --warmup-steps (the Adam rate to warm up to). "
                          f"Received: --warmup-steps {args.warmup_steps} alone.")
+    if args.val_episodes % 10:
+        raise ValueError(f"Expected --val-episodes to be a multiple of 10. Received: {args.val_episodes}.")
     # output paths first: a bad path must not cost a whole training run
     if args.save_preset:
         check_preset_target(args.save_preset, overwrite=args.overwrite)
@@ -178,17 +187,22 @@ def fit_command(args):
         check_writable_folder(args.export, what="--export folder")
     if args.logdir:
         check_writable_folder(args.logdir, what="--logdir folder")
-    source = _source(args.data)
-    print(f"data: {source!r}")
-    model = cls(**_constructor_arguments(cls, args, source))
+    sources = _sources(args.data)
+    source = sources[0] if len(sources) == 1 else sources
+    print("data: " + " + ".join(repr(s) for s in sources))
+    model = cls(**_constructor_arguments(cls, args, sources[0]))
     model.compile(**({"optimizer": _adam(args.learning_rate, args.warmup_steps)} if args.learning_rate else {}))
     _, score, record = train_and_evaluate(
         model, source, args.ways, args.shots, queries=args.queries, tasks=args.tasks, steps=args.steps,
         steps_per_epoch=args.steps_per_epoch, rotations=args.rotations, seed=args.seed,
         log_dir=args.logdir, eval_ways=args.eval_ways, eval_shots=args.eval_shots,
-        eval_queries=args.eval_queries, eval_episodes=args.eval_episodes, verbose=1 if args.verbose else 2)
+        eval_queries=args.eval_queries, eval_episodes=args.eval_episodes, distortion=args.distort or None,
+        val_episodes=args.val_episodes, select_best=args.select_best, verbose=1 if args.verbose else 2)
     print(f"held-out accuracy ({len(record['data']['test_alphabets'])} test alphabets, "
           f"{record['data']['test_classes']} classes): {format_score(score)}")
+    for other in record.get("other_evaluations", []):
+        print(f"also scored on {other['source']} ({other['ways']}-way): "
+              f"{100 * other['accuracy']:.2f}% +- {100 * other['ci95']:.2f}%")
     if args.save_preset:
         record = {"description": args.description or f"{cls.__name__} trained by `kzoo fit`",
                   "command": "kzoo " + " ".join(shlex.quote(a) for a in args.argv),
@@ -252,7 +266,7 @@ def evaluate_command(args):
     evaluation["episodes"] = args.episodes
     evaluation["tasks"] = 20 if args.episodes % 20 == 0 else 1
     data = args.data or meta.get("data_spec", "glyphs")
-    _, _, test = split_source(_source(data), meta.get("data", {}).get("split"))
+    _, _, test = split_source(_sources(data), meta.get("data", {}).get("split"))
     print(f"test classes: {test!r}")
     score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=1)
     print(f"{args.preset}: {evaluation['ways']}-way {evaluation['shots']}-shot accuracy {format_score(score)}")
@@ -281,7 +295,7 @@ def tune_command(args):
         raise ValueError(f"Expected a few-shot application for `kzoo tune` (episodes from --data). Received: "
                          f"{args.application!r}, a zero-shot model: tune it from Python with "
                          f"kzoo.tuning.{tuning.HYPERMODELS[args.application.lower()].__name__} (examples/tuning.py).")
-    train, validation, _ = split_source(_source(args.data))
+    train, validation, _ = split_source(_sources(args.data))
     fixed = {}
     for item in args.fix:
         key, sep, value = item.partition("=")
@@ -335,13 +349,16 @@ def build_parser():
         _episode_arguments(sub, *defaults)
         sub.add_argument("--unlabeled", type=int, default=0, help="u unlabeled support examples per class")
         sub.add_argument("--same-alphabet", action="store_true", help="all classes of an episode from one alphabet")
+        sub.add_argument("--distort", action="store_true", help="distort every image (kzoo.episodes.Distortion)")
         sub.add_argument("--split", choices=["all", "train", "validation", "test"], default="all",
                          help="sample from this part of the 70/10/20 alphabet split (default all)")
         sub.set_defaults(func=func)
 
     fit = commands.add_parser("fit", help="train an application on episodes, score it, export it")
     fit.add_argument("application", help="e.g. protonet (see `kzoo list`)")
-    fit.add_argument("--data", default="glyphs", help="glyphs | omniglot[:PATH] | folder:PATH | tfds:NAME")
+    fit.add_argument("--data", default="glyphs",
+                     help="glyphs | omniglot[:PATH] | folder:PATH | tfds:NAME, or several joined by + "
+                          "(train on all, validate and test on the first)")
     _episode_arguments(fit, 20, 1, 5, 1)
     fit.add_argument("--steps", type=_positive_int, default=1000, help="training steps (default 1000)")
     fit.add_argument("--steps-per-epoch", type=_positive_int, default=100, help="steps between validations (default 100)")
@@ -351,6 +368,12 @@ def build_parser():
                      help="linear learning-rate warm-up over this many steps (with --learning-rate)")
     fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
+    fit.add_argument("--distort", action="store_true",
+                     help="distort every training image independently (kzoo.episodes.Distortion)")
+    fit.add_argument("--val-episodes", type=_positive_int, default=20,
+                     help="validation episodes per epoch, a multiple of 10 (default 20)")
+    fit.add_argument("--select-best", action="store_true",
+                     help="keep the weights of the epoch with the best validation accuracy")
     fit.add_argument("--eval-ways", type=int, default=None, help="test N (default --ways)")
     fit.add_argument("--eval-shots", type=int, default=None, help="test K (default --shots)")
     fit.add_argument("--eval-queries", type=int, default=15, help="test queries per class (default 15)")

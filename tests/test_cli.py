@@ -40,7 +40,7 @@ def test_list_shows_applications_and_presets(capsys):
 def test_data_show_writes_a_png(folder, tmp_path, capsys):
     out = tmp_path / "episode.png"
     assert main(["data", "show", folder, "--ways", "3", "--queries", "2", "--unlabeled", "1",
-                 "--rotations", "--out", str(out)]) == 0
+                 "--rotations", "--distort", "--out", str(out)]) == 0
     with Image.open(out) as image:
         assert image.format == "PNG" and image.size[0] > 200
     assert "18 classes in 3 alphabets" in capsys.readouterr().out
@@ -108,3 +108,22 @@ def test_fit_with_a_learning_rate_warm_up(folder, tmp_path, monkeypatch):
     schedule = compiled[0]["optimizer"]._learning_rate
     assert isinstance(schedule, LinearWarmup) and (schedule.learning_rate, schedule.warmup_steps) == (0.01, 50)
     assert "--warmup-steps 50" in json.loads((preset / "metadata.json").read_text())["command"]
+
+
+def test_fit_on_two_sources_with_distortion_and_selection_on_validation(folder, tmp_path, capsys):
+    preset = tmp_path / "union"
+    assert main(["fit", "protonet", "--data", f"{folder}+{folder}", "--ways", "3", "--queries", "2",
+                 "--steps", "4", "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2",
+                 "--eval-episodes", "20", "--distort", "--select-best", "--val-episodes", "10",
+                 "--save-preset", str(preset)]) == 0
+    out = capsys.readouterr().out
+    assert "also scored on" in out
+    meta = json.loads((preset / "metadata.json").read_text())
+    # the second copy's alphabets named like the first's held-out ones never train
+    held_out = set(meta["data"]["validation_alphabets"]) | set(meta["data"]["test_alphabets"])
+    assert not held_out & set(meta["data"]["train_alphabets"])
+    assert meta["training"]["distortion"]["rotation"] == 10.0
+    assert meta["training"]["selected"]["epoch"] in (1, 2) and meta["training"]["selected"]["of_epochs"] == 2
+    assert len(meta["other_evaluations"]) == 1
+    assert main(["fit", "protonet", "--data", folder, "--val-episodes", "15"]) == 2
+    assert "Expected --val-episodes to be a multiple of 10" in capsys.readouterr().err

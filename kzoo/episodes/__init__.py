@@ -6,12 +6,13 @@
 >>> ds = episodes.few_shot(train, ways=20, shots=1, queries=15, tasks=16, rotations=True)
 """
 
+from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.glyph_source import glyphs
 from kzoo.episodes.image_files import image_folder
 from kzoo.episodes.omniglot_source import omniglot
 from kzoo.episodes.regression import polynomial, sinusoid
 from kzoo.episodes.sampler import FewShotSampler, few_shot
-from kzoo.episodes.source import Source
+from kzoo.episodes.source import Source, union
 from kzoo.episodes.tfds_source import tfds
 
 
@@ -66,6 +67,6 @@ def default_omniglot_path():
 
 
 __all__ = [
-    "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load",
-    "omniglot", "polynomial", "sinusoid", "tfds",
+    "Distortion", "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load",
+    "omniglot", "polynomial", "sinusoid", "tfds", "union",
 ]

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from kzoo.checks import check_int as _check_int
+from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.source import Source
 
 # Largest float32 image bank kept in memory (bytes); larger sources stay uint8.
@@ -50,10 +51,13 @@ class FewShotSampler:
         unlabeled: u, extra support examples per class whose label is -1
             (semi-supervised episodes). Defaults to `0`.
         seed: integer seed. Defaults to `0`.
+        distortion: an optional `kzoo.episodes.Distortion`: every support and query
+            image is then distorted independently (new drawers, new fonts). `True`
+            means `Distortion()`. Defaults to `None`.
     """
 
     def __init__(self, source, ways, shots, queries, tasks=1, rotations=False,
-                 same_alphabet=False, unlabeled=0, seed=0):
+                 same_alphabet=False, unlabeled=0, seed=0, distortion=None):
         if not isinstance(source, Source):
             raise ValueError(
                 "Expected `source` to be a kzoo.episodes Source (from episodes.omniglot, "
@@ -68,6 +72,7 @@ class FewShotSampler:
         self.seed = _check_int(seed, "seed", 0)
         self.rotations = bool(rotations)
         self.same_alphabet = bool(same_alphabet)
+        self.distortion = _check_distortion(distortion)
         height, width = source.image_shape[:2]
         if self.rotations and height != width:
             raise ValueError(
@@ -162,6 +167,14 @@ class FewShotSampler:
         # Support and query are gathered separately so that neither is a sliced copy.
         support_x = self._pixels(rows[:, :, :k])  # [T, N, k, H, W, C]
         query_x = self._pixels(rows[:, :, k:])  # [T, N, Q, H, W, C]
+        if self.distortion is not None:
+            # its own seed, folded from the class seed, so that distorted and clean
+            # samplers draw the same classes and examples
+            distortion_seed = tf.random.experimental.stateless_fold_in(seeds[0], 1)
+            shape = self.source.image_shape
+            both = tf.concat([tf.reshape(support_x, [-1, *shape]), tf.reshape(query_x, [-1, *shape])], 0)
+            both = self.distortion(both, distortion_seed)
+            support_x, query_x = tf.split(both, [T * N * k, T * N * self.queries])
 
         labels = tf.broadcast_to(tf.range(N, dtype=tf.int32)[None, :, None], [T, N, k])
         if self.unlabeled:
@@ -207,7 +220,7 @@ class FewShotSampler:
 
 
 def few_shot(source, ways, shots, queries, tasks=1, rotations=False, same_alphabet=False,
-             unlabeled=0, seed=0, batches=None):
+             unlabeled=0, seed=0, batches=None, distortion=None):
     """A `tf.data.Dataset` of N-way K-shot episodes in kzoo's episode contract.
 
     Each element is `(x, y)` with `x = {"support_x": float32 [T, N*(K+u), H, W, C],
@@ -233,6 +246,8 @@ def few_shot(source, ways, shots, queries, tasks=1, rotations=False, same_alphab
         unlabeled: u, extra support examples per class with label -1. Defaults to `0`.
         seed: integer seed. Defaults to `0`.
         batches: number of elements, or `None` for an endless stream. Defaults to `None`.
+        distortion: an optional `kzoo.episodes.Distortion` applied to every image
+            independently (`True`: the default `Distortion()`). Defaults to `None`.
 
     Example:
 
@@ -244,5 +259,19 @@ def few_shot(source, ways, shots, queries, tasks=1, rotations=False, same_alphab
     (TensorShape([2, 5, 28, 28, 1]), TensorShape([2, 15]))
     """
     sampler = FewShotSampler(source, ways, shots, queries, tasks=tasks, rotations=rotations,
-                             same_alphabet=same_alphabet, unlabeled=unlabeled, seed=seed)
+                             same_alphabet=same_alphabet, unlabeled=unlabeled, seed=seed,
+                             distortion=distortion)
     return sampler.dataset(batches)
+
+
+def _check_distortion(distortion):
+    if distortion is None or distortion is False:
+        return None
+    if distortion is True:
+        return Distortion()
+    if not isinstance(distortion, Distortion):
+        raise ValueError(
+            "Expected `distortion` to be None, True or a kzoo.episodes.Distortion. "
+            f"Received: {type(distortion).__name__}."
+        )
+    return distortion

@@ -189,3 +189,46 @@ class Source:
             start = end
         names = ["train", "validation", "test"] if fractions.size == 3 else [f"part{i}" for i in range(fractions.size)]
         return tuple(self.subset(p, name=f"{self.name}[{n}]") for p, n in zip(parts, names))
+
+
+def union(sources, name=None):
+    """One `Source` holding every class of `sources`, in order.
+
+    Classes never merge: the same character in two sources stays two classes.
+    Alphabets with the same name do merge, so `split(by="alphabet")` keeps, say,
+    Greek from Omniglot and Greek from the glyphs on one side of a split. Images must
+    share one shape; uint8 sources are rescaled to [0, 1] when mixed with float ones.
+
+    Args:
+        sources: a list of two or more `Source`s.
+        name: the new source's name. Defaults to the names joined with `" + "`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from kzoo import episodes
+    >>> a = episodes.arrays(np.zeros((20, 8, 8, 1), "uint8"), np.repeat(np.arange(2), 10))
+    >>> b = episodes.arrays(np.zeros((30, 8, 8, 1), "uint8"), np.repeat(np.arange(3), 10))
+    >>> episodes.union([a, b]).num_classes
+    5
+    """
+    sources = list(sources) if not isinstance(sources, Source) else [sources]
+    if len(sources) < 2 or not all(isinstance(s, Source) for s in sources):
+        kinds = [type(s).__name__ for s in sources]
+        raise ValueError(f"Expected a list of two or more `Source`s. Received: {kinds}.")
+    shapes = {s.image_shape for s in sources}
+    if len(shapes) > 1:
+        listed = ", ".join(f"{s.name!r} {s.image_shape}" for s in sources)
+        raise ValueError(f"Expected sources with one image shape. Received: {listed}.")
+    if all(s.images.dtype == np.uint8 for s in sources):
+        images = np.concatenate([s.images for s in sources])
+    else:
+        images = np.concatenate([
+            s.images.astype(np.float32) / np.float32(255.0) if s.images.dtype == np.uint8
+            else s.images.astype(np.float32) for s in sources])
+    starts = np.cumsum([0] + [s.num_classes for s in sources])
+    labels = np.concatenate([s.labels + start for s, start in zip(sources, starts)])
+    return Source(images, labels,
+                  class_names=[c for s in sources for c in s.class_names],
+                  alphabets=[a for s in sources for a in s.alphabets],
+                  name=name or " + ".join(s.name for s in sources))

@@ -1,6 +1,6 @@
 """Training utilities: callbacks, episode evaluation and metrics with confidence intervals."""
 
-from kzoo.training.callbacks import EpisodeTensorBoard, StopOnDivergence
+from kzoo.training.callbacks import EpisodeTensorBoard, KeepBestWeights, StopOnDivergence
 from kzoo.training.evaluation import evaluate_episodes, evaluate_regression, format_score
 from kzoo.training.schedules import LinearWarmup
 from kzoo.training.metrics import (
@@ -10,4 +10,4 @@ from kzoo.training.metrics import (
     per_class_accuracy,
 )
 
-__all__ = ["EpisodeTensorBoard", "LinearWarmup", "StopOnDivergence", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]
+__all__ = ["EpisodeTensorBoard", "KeepBestWeights", "LinearWarmup", "StopOnDivergence", "evaluate_episodes", "evaluate_regression", "format_score", "episode_accuracy", "harmonic_mean", "mean_confidence_interval", "per_class_accuracy"]

@@ -198,6 +198,66 @@ class StopOnDivergence(keras.callbacks.Callback):
         self._raise_failure()
 
 
+class KeepBestWeights(keras.callbacks.Callback):
+    """Restores, when training ends, the weights of the epoch with the best validation score.
+
+    Model selection on validation data only: `monitor` must be a validation metric
+    (`"val_..."`), so a test split can never choose the weights. Unlike
+    `keras.callbacks.EarlyStopping(restore_best_weights=True)`, it never stops early
+    and always restores. The weights are copied in memory (no file).
+
+    Args:
+        monitor: the logged validation metric. Defaults to `"val_accuracy"`.
+        mode: `"max"` or `"min"`. Defaults to `"max"`.
+
+    Attributes:
+        best: the best value seen; `best_epoch`: its epoch (0-based).
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.1), "mse")
+    >>> keep = KeepBestWeights(monitor="val_loss", mode="min")
+    >>> _ = model.fit(np.ones((8, 1)), np.ones((8, 1)), epochs=3, verbose=0,
+    ...               validation_data=(np.ones((8, 1)), np.ones((8, 1))), callbacks=[keep])
+    >>> keep.best_epoch
+    2
+    """
+
+    def __init__(self, monitor="val_accuracy", mode="max"):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor.startswith("val_"):
+            raise ValueError(
+                f"Expected `monitor` to name a validation metric (\"val_...\"): weights are selected "
+                f"on validation data only. Received: monitor={monitor!r}."
+            )
+        if mode not in ("max", "min"):
+            raise ValueError(f'Expected `mode` to be "max" or "min". Received: mode={mode!r}.')
+        self.monitor, self.mode = monitor, mode
+        self.best, self.best_epoch, self._weights = None, None, None
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_epoch, self._weights = None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"Expected the validation metric {self.monitor!r} in the logs (pass validation_data to fit). "
+                f"Received: logs with {sorted(logs or {})}."
+            )
+        value = float(value)
+        if self.best is None or (value > self.best if self.mode == "max" else value < self.best):
+            self.best, self.best_epoch = value, epoch
+            self._weights = [keras.ops.convert_to_numpy(w) for w in self.model.weights]
+
+    def on_train_end(self, logs=None):
+        if self._weights is not None:
+            for variable, value in zip(self.model.weights, self._weights):
+                variable.assign(value)
+
+
 class DivergenceCheck:
     """Mixin for `keras.Model` subclasses: `fit` adds a `StopOnDivergence` unless one is given.
 

@@ -3,22 +3,69 @@
 split the classes (held-out alphabets) -> train on episodes of the train part with
 validation episodes -> score on fixed test episodes (mean and 95% CI) -> metadata
 that records everything needed to rerun it.
+
+Several sources (`"omniglot+glyphs"`) train together: each is split by the same
+recorded split, the train parts are joined, and validation and test stay the first
+source's, so its test split is the same with or without the others. Alphabets of
+the others named like one of the first source's held-out alphabets are dropped from
+training (Latin glyphs never train a model validated on Omniglot's Latin).
 """
 
+import re
 import time
 
 
 from kzoo import episodes as episodes_lib
-from kzoo.training.callbacks import EpisodeTensorBoard
+from kzoo.training.callbacks import EpisodeTensorBoard, KeepBestWeights
 from kzoo.training.evaluation import evaluate_episodes
 
 SPLIT = {"fractions": [0.7, 0.1, 0.2], "by": "alphabet", "seed": 0}
 
 
+def load_sources(spec):
+    """The `Source`s of a data spec: `"omniglot"` gives one, `"omniglot+glyphs"` two."""
+    parts = spec.split("+")
+    if not all(parts):
+        raise ValueError(f"Expected data specs joined by '+', e.g. omniglot+glyphs. Received: {spec!r}.")
+    return [episodes_lib.load(part) for part in parts]
+
+
 def split_source(source, split=None):
-    """`(train, validation, test)` parts of `source` by the recorded split."""
+    """`(train, validation, test)` parts of `source` (a `Source` or a list) by the recorded split.
+
+    For a list, train joins every source's train part (without the alphabets named
+    like the first source's validation and test alphabets); validation and test are
+    the first source's.
+    """
     split = {**SPLIT, **(split or {})}
-    return source.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"])
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
+    parts = [s.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"]) for s in sources]
+    train, validation, test = parts[0]
+    if len(sources) == 1:
+        return train, validation, test
+    held_out = {_alphabet_key(a) for part in (validation, test) for a in part.alphabet_names}
+    trains = [train] + [_without_alphabets(p[0], held_out) for p in parts[1:]]
+    trains = [t for t in trains if t is not None]
+    if len(trains) > 1:
+        train = episodes_lib.union(trains, name=" + ".join(t.name for t in trains))
+    return train, validation, test
+
+
+def other_test_parts(sources, split=None):
+    """The test parts of every source after the first (scored beside the first's)."""
+    split = {**SPLIT, **(split or {})}
+    return [s.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"])[2] for s in list(sources)[1:]]
+
+
+def _alphabet_key(name):
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def _without_alphabets(source, keys):
+    keep = [c for c in range(source.num_classes) if _alphabet_key(source.alphabets[c]) not in keys]
+    if not keep:
+        return None
+    return source if len(keep) == source.num_classes else source.subset(keep)
 
 
 def evaluation_dataset(source, evaluation):
@@ -32,12 +79,15 @@ def evaluation_dataset(source, evaluation):
 def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=1000,
                        steps_per_epoch=100, rotations=False, seed=0, log_dir=None,
                        eval_ways=None, eval_shots=None, eval_queries=15, eval_episodes=600,
-                       eval_seed=1234, split=None, verbose=1):
+                       eval_seed=1234, split=None, distortion=None, val_episodes=20,
+                       select_best=False, verbose=1):
     """Trains `model` on episodes of the train split and scores it on held-out classes.
 
     Args:
         model: a compiled kzoo classifier.
-        source: the `Source` to split (70/10/20 by alphabet, seed 0, by default).
+        source: the `Source` to split (70/10/20 by alphabet, seed 0, by default), or
+            a list of them: train on all their train parts, validate and test on
+            the first's (see `split_source`); the others' test parts are scored too.
         ways, shots, queries, tasks: training episodes (N, K, Q, T).
         steps: training steps (episode batches). Defaults to `1000`.
         steps_per_epoch: steps between validation passes. Defaults to `100`.
@@ -49,6 +99,11 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
         eval_episodes: number of test episodes. Defaults to `600`.
         eval_seed: seed of the test episodes. Defaults to `1234`.
         split: overrides of the class split (`fractions`, `by`, `seed`).
+        distortion: a `kzoo.episodes.Distortion` (or `True`) for the training
+            episodes only. Defaults to `None`.
+        val_episodes: validation episodes per epoch, a multiple of 10. Defaults to `20`.
+        select_best: keep the weights of the epoch with the best validation
+            accuracy (`KeepBestWeights`), not the last. Defaults to `False`.
 
     Returns:
         `(history, score, record)`: the Keras history, the test score dict from
@@ -56,6 +111,11 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
         evaluation settings, score) for `save_to_preset`.
     """
     train, validation, test = split_source(source, split)
+    others = other_test_parts(source, split) if isinstance(source, (list, tuple)) else []
+    if distortion is True:
+        distortion = episodes_lib.Distortion()
+    if val_episodes % 10:
+        raise ValueError(f"Expected `val_episodes` to be a multiple of 10. Received: {val_episodes}.")
     steps_per_epoch = min(steps_per_epoch, steps)
     if steps % steps_per_epoch:
         raise ValueError(
@@ -66,11 +126,15 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                   "seed": eval_seed, "rotations": False, "split": "test"}
     if eval_episodes % evaluation["tasks"]:
         raise ValueError(f"Expected `eval_episodes` to be a multiple of 20. Received: {eval_episodes}.")
-    train_ds = episodes_lib.few_shot(train, ways, shots, queries, tasks=tasks, rotations=rotations, seed=seed)
+    train_ds = episodes_lib.few_shot(train, ways, shots, queries, tasks=tasks, rotations=rotations, seed=seed,
+                                     distortion=distortion)
     val_ways = min(evaluation["ways"], validation.num_classes)
     val_ds = episodes_lib.few_shot(validation, val_ways, evaluation["shots"], evaluation["queries"],
-                                   tasks=10, seed=eval_seed + 1, batches=2).cache()
+                                   tasks=10, seed=eval_seed + 1, batches=val_episodes // 10).cache()
     callbacks = []
+    keep = KeepBestWeights("val_accuracy") if select_best else None
+    if keep:
+        callbacks.append(keep)
     if log_dir:
         callbacks.append(EpisodeTensorBoard(log_dir, episode=next(iter(train_ds)),
                                             update_freq=max(1, min(10, steps_per_epoch))))
@@ -79,16 +143,34 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                         validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False)
     train_seconds = time.perf_counter() - start
     score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=verbose)
+    training = {"ways": ways, "shots": shots, "queries": queries, "tasks": tasks, "steps": steps,
+                "rotations": rotations, "seed": seed, "seconds": round(train_seconds, 1)}
+    if distortion is not None:
+        training["distortion"] = distortion.get_config()
+    if keep:
+        training["selected"] = {"monitor": keep.monitor, "epoch": keep.best_epoch + 1,
+                                "of_epochs": steps // steps_per_epoch, "value": round(keep.best, 6),
+                                "validation_episodes": val_episodes}
     record = {
         "data": {"source": repr(source), "split": {**SPLIT, **(split or {})},
+                 "train_source": repr(train), "train_alphabets": train.alphabet_names,
                  "train_classes": train.num_classes, "validation_classes": validation.num_classes,
+                 "validation_alphabets": validation.alphabet_names,
                  "test_classes": test.num_classes, "test_alphabets": test.alphabet_names},
-        "training": {"ways": ways, "shots": shots, "queries": queries, "tasks": tasks, "steps": steps,
-                     "rotations": rotations, "seed": seed, "seconds": round(train_seconds, 1)},
+        "training": training,
         "evaluation": {**evaluation, "accuracy": score["accuracy"], "ci95": score["ci95"],
                        "accuracies": score["accuracies"]},
     }
+    if others:
+        record["other_evaluations"] = []
+        for other in others:
+            ways_other = min(evaluation["ways"], other.num_classes)
+            other_eval = {**evaluation, "ways": ways_other, "source": repr(other)}
+            other_score = evaluate_episodes(model, evaluation_dataset(other, other_eval), verbose=verbose)
+            record["other_evaluations"].append(
+                {**other_eval, "test_alphabets": other.alphabet_names, "accuracy": other_score["accuracy"],
+                 "ci95": other_score["ci95"]})
     return history, score, record
 
 
-__all__ = ["evaluation_dataset", "split_source", "train_and_evaluate"]
+__all__ = ["evaluation_dataset", "load_sources", "other_test_parts", "split_source", "train_and_evaluate"]

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from kzoo import episodes
 from kzoo.episodes.source import Source
 from tests.conftest import make_source
 
@@ -69,3 +70,39 @@ def test_bad_split_arguments(kwargs, match):
 def test_bad_arrays_raise(images, labels, match):
     with pytest.raises(ValueError, match=match):
         Source(images, labels)
+
+
+def test_union_keeps_every_class_and_merges_alphabets_by_name():
+    a = episodes.arrays(np.zeros((20, 8, 8, 1), "uint8"), np.repeat(np.arange(2), 10),
+                        class_names=["a0", "a1"], alphabets=["Greek", "Latin"])
+    b = episodes.arrays(np.full((15, 8, 8, 1), 0.5, "float32"), np.repeat(np.arange(3), 5),
+                        class_names=["b0", "b1", "b2"], alphabets=["Greek", "Lao", "Lao"])
+    both = episodes.union([a, b])
+    assert both.num_classes == 5 and both.class_names == ["a0", "a1", "b0", "b1", "b2"]
+    assert list(both.class_counts) == [10, 10, 5, 5, 5]
+    assert both.alphabet_names == ["Greek", "Lao", "Latin"]
+    assert both.images.dtype == np.float32 and both.images[:20].max() == 0.0 and both.images[20:].min() == 0.5
+    with pytest.raises(ValueError, match="Expected sources with one image shape"):
+        episodes.union([a, episodes.arrays(np.zeros((10, 9, 9, 1), "uint8"), np.zeros(10, int))])
+    with pytest.raises(ValueError, match="Expected a list of two or more `Source`s"):
+        episodes.union([a])
+
+
+def test_several_sources_train_together_and_keep_the_first_ones_held_out_split():
+    from kzoo.training.recipe import other_test_parts, split_source
+
+    def source(names):
+        images = np.random.RandomState(0).randint(0, 255, (10 * len(names) * 4, 8, 8, 1)).astype("uint8")
+        return episodes.arrays(images, np.repeat(np.arange(len(names) * 4), 10),
+                               alphabets=[n for n in names for _ in range(4)])
+
+    first = source([f"first{i}" for i in range(10)])
+    alone = split_source(first)
+    first_validation = alone[1].alphabet_names + alone[2].alphabet_names
+    # the second source has an alphabet named like each of the first's held-out ones
+    other = source([n.upper() for n in first_validation] + [f"other{i}" for i in range(8)])
+    train, validation, test = split_source([first, other])
+    assert validation.alphabet_names == alone[1].alphabet_names and test.alphabet_names == alone[2].alphabet_names
+    assert set(alone[0].alphabet_names) < set(train.alphabet_names)
+    assert not {a.lower() for a in train.alphabet_names} & {a.lower() for a in first_validation}
+    assert [t.num_classes for t in other_test_parts([first, other])] == [other.split(seed=0)[2].num_classes]

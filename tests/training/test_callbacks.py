@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -115,3 +116,32 @@ def test_an_explicit_divergence_callback_is_not_doubled():
     assert isinstance(first, StopOnDivergence) and second is checkpoint
     with pytest.raises(ValueError, match="check_every"):
         StopOnDivergence(check_every=0)
+
+
+def test_keep_best_weights_restores_the_best_validation_epoch():
+    import keras
+
+    from kzoo.training import KeepBestWeights
+
+    class Record(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([keras.ops.convert_to_numpy(w) for w in self.model.weights])
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    x = np.linspace(-1, 1, 16)[:, None]
+    # "max" val_loss selects the worst epoch, the first, which the last can never be
+    keep, record = KeepBestWeights(monitor="val_loss", mode="max"), Record()
+    model.fit(x, 3 * x, epochs=4, verbose=0, validation_data=(x, 3 * x), callbacks=[record, keep])
+    assert keep.best_epoch == 0
+    for restored, first, last in zip(model.weights, record.weights[0], record.weights[-1]):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(restored), first)
+        assert not np.array_equal(first, last)
+    with pytest.raises(ValueError, match="Expected `monitor` to name a validation metric"):
+        KeepBestWeights(monitor="accuracy")
+    with pytest.raises(ValueError, match="Expected the validation metric 'val_loss' in the logs"):
+        model.fit(x, x, epochs=1, verbose=0, callbacks=[KeepBestWeights("val_loss")])
