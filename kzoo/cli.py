@@ -266,11 +266,16 @@ def evaluate_command(args):
     evaluation["episodes"] = args.episodes
     evaluation["tasks"] = 20 if args.episodes % 20 == 0 else 1
     data = args.data or meta.get("data_spec", "glyphs")
-    _, _, test = split_source(_sources(data), meta.get("data", {}).get("split"))
-    print(f"test classes: {test!r}")
-    score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=1)
-    print(f"{args.preset}: {evaluation['ways']}-way {evaluation['shots']}-shot accuracy {format_score(score)}")
-    if recorded and all(evaluation[k] == recorded.get(k) for k in ("ways", "shots", "queries", "seed")):
+    _, validation, test = split_source(_sources(data), meta.get("data", {}).get("split"))
+    part = test if args.split == "test" else validation
+    if args.split == "validation":
+        evaluation["ways"] = min(evaluation["ways"], part.num_classes)
+    print(f"{args.split} classes: {part!r}")
+    score = evaluate_episodes(model, evaluation_dataset(part, evaluation), verbose=1)
+    print(f"{args.preset}: {evaluation['ways']}-way {evaluation['shots']}-shot {args.split} accuracy "
+          f"{format_score(score)}")
+    same = all(evaluation[k] == recorded.get(k) for k in ("ways", "shots", "queries", "seed"))
+    if recorded and args.split == "test" and same:
         n = score["episodes"]
         print(f"recorded in metadata on the same first {min(n, recorded['episodes'])} episodes: "
               f"{100 * sum(recorded['accuracies'][:n]) / min(n, recorded['episodes']):.2f}%")
@@ -394,6 +399,8 @@ def build_parser():
     ev.add_argument("--shots", type=int, default=None)
     ev.add_argument("--queries", type=int, default=None)
     ev.add_argument("--seed", type=int, default=None)
+    ev.add_argument("--split", choices=["test", "validation"], default="test",
+                    help="score on the test classes (default) or the validation classes of the recorded split")
     ev.add_argument("--json", action="store_true", help="also print the score as JSON")
     ev.set_defaults(func=evaluate_command)
 

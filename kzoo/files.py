@@ -37,6 +37,35 @@ def write_json(path, value, indent=1):
     return path
 
 
+def write_marked_blocks(path, blocks, tag="generated"):
+    r"""Replaces, in the text file `path`, what lies between marker lines, atomically.
+
+    Each `blocks[name]` goes between the lines `<!-- {tag}: name -->` and
+    `<!-- /{tag}: name -->` (Markdown comments, invisible when rendered), so a
+    reproduction script can rewrite the tables of a README it documents and nothing
+    else. Raises a `ValueError` naming the file unless each pair occurs exactly once.
+
+    >>> import pathlib, tempfile
+    >>> readme = pathlib.Path(tempfile.mkdtemp()) / "README.md"
+    >>> _ = readme.write_text("a\n<!-- generated: t -->\nold\n<!-- /generated: t -->\nb\n")
+    >>> _ = write_marked_blocks(readme, {"t": "new"})
+    >>> readme.read_text()
+    'a\n<!-- generated: t -->\nnew\n<!-- /generated: t -->\nb\n'
+    """
+    text = open(path).read()
+    for name, body in blocks.items():
+        start, end = f"<!-- {tag}: {name} -->", f"<!-- /{tag}: {name} -->"
+        if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+            raise ValueError(f"Expected one {start!r} line and, after it, one {end!r} line in {path}. "
+                             f"Received: {text.count(start)} and {text.count(end)}.")
+        head, rest = text.split(start)
+        _, tail = rest.split(end)
+        text = f"{head}{start}\n{body.strip()}\n{end}{tail}"
+    with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "w") as f:
+        f.write(text)
+    return path
+
+
 def _exchange(first, second):
     """Atomically swaps two paths (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
     import ctypes

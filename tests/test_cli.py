@@ -125,5 +125,11 @@ def test_fit_on_two_sources_with_distortion_and_selection_on_validation(folder, 
     assert meta["training"]["distortion"]["rotation"] == 10.0
     assert meta["training"]["selected"]["epoch"] in (1, 2) and meta["training"]["selected"]["of_epochs"] == 2
     assert len(meta["other_evaluations"]) == 1
+    # the preset's recorded split, its validation part: the first source's validation alphabet
+    assert main(["evaluate", str(preset), "--split", "validation", "--episodes", "20", "--ways", "3",
+                 "--queries", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "3-way 1-shot validation accuracy" in out
+    assert f"in 1 alphabets" in out and meta["data"]["validation_alphabets"][0] not in meta["data"]["test_alphabets"]
     assert main(["fit", "protonet", "--data", folder, "--val-episodes", "15"]) == 2
     assert "Expected --val-episodes to be a multiple of 10" in capsys.readouterr().err

@@ -39,3 +39,16 @@ def test_write_json_is_atomic_and_refuses_what_json_cannot_hold(tmp_path):
         write_json(target, {"a": np.zeros(2)})
     assert json.loads(target.read_text()) == {"a": [1, 2.5]}
     assert os.listdir(target.parent) == ["r.json"]
+
+
+def test_write_marked_blocks_replaces_only_between_its_markers(tmp_path):
+    from kzoo.files import write_marked_blocks
+
+    readme = tmp_path / "README.md"
+    readme.write_text("top\n<!-- gen: a -->\nold a\n<!-- /gen: a -->\nmiddle\n<!-- gen: b -->\n<!-- /gen: b -->\n")
+    write_marked_blocks(readme, {"a": "new a", "b": "| x |\n| --- |"}, tag="gen")
+    assert readme.read_text() == ("top\n<!-- gen: a -->\nnew a\n<!-- /gen: a -->\nmiddle\n"
+                                  "<!-- gen: b -->\n| x |\n| --- |\n<!-- /gen: b -->\n")
+    with pytest.raises(ValueError, match=r"Expected one '<!-- gen: c -->' line .* Received: 0 and 0"):
+        write_marked_blocks(readme, {"c": "x"}, tag="gen")
+    assert "new a" in readme.read_text()  # a failed call leaves the file as it was

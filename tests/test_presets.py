@@ -75,13 +75,18 @@ def test_built_in_presets_exist():
 
 
 def _source(meta):
+    """The preset's source (a list for a spec like `omniglot+glyphs`)."""
     from kzoo import episodes
 
-    if meta["data_spec"].startswith("omniglot"):
-        if not OMNIGLOT_DIR.exists():
-            pytest.skip("real Omniglot data (../shared) is absent")
-        return episodes.omniglot(OMNIGLOT_DIR)
-    return episodes.load(meta["data_spec"])
+    def load(spec):
+        if spec.startswith("omniglot"):
+            if not OMNIGLOT_DIR.exists():
+                pytest.skip("real Omniglot data (../shared) is absent")
+            return episodes.omniglot(OMNIGLOT_DIR)
+        return episodes.load(spec)
+
+    sources = [load(spec) for spec in meta["data_spec"].split("+")]
+    return sources[0] if len(sources) == 1 else sources
 
 
 @pytest.mark.parametrize("cls, name", BUILT_IN, ids=[f"{c.preset_folder}/{n}" for c, n in BUILT_IN])
