@@ -1,6 +1,11 @@
 """Builds the MT-net README tables and Figure 4 from applications/mtnet/results/*.json.
 
     python applications/mtnet/report.py          # prints Markdown, writes figure4_update_fraction.png
+    python applications/mtnet/report.py --write  # and replaces the tables in README.md
+
+In README.md each table sits between `<!-- report.py: NAME -->` and
+`<!-- /report.py: NAME -->` lines (NAME = table1, table2, figure4); `--write`
+rewrites only what is between them.
 
 Every cell is the mean over the seeds that were run (`reproduce_regression.sh`: 0-4)
 of each seed's mean MSE on the same 600 test tasks, with the seed-to-seed 95% CI
@@ -14,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from kzoo.files import atomic_path
+from kzoo.files import atomic_path, write_marked_blocks
 
 HERE = Path(__file__).resolve().parent
 PAPER_TABLE1 = {  # Lee & Choi 2018, Table 1: 5 / 10 / 20-shot loss after adaptation
@@ -78,11 +83,47 @@ def table2(runs):
     for i, alpha in enumerate(ALPHAS):
         cells, seeds = [], set()
         for m in ("maml", "tnet", "mtnet"):
-            found = runs.get(("sine", m, alpha, 20000))
+            found = runs.get(("sine", m, alpha, 60000))
             cells.append(f"{cell(found, 10) if found else 'not run'} ({PAPER_TABLE2[m][i]:.2f})")
             seeds.add(len(found or []))
         rows.append(f"| {alpha:g} | " + " | ".join(cells) + f" | {'/'.join(map(str, sorted(seeds)))} |")
     return "\n".join(rows)
+
+
+def alpha_curves(runs, alpha=1):
+    """Plots the meta-training loss per tenth of the 60k iterations at `alpha` (seed mean, and each seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.8, 3.2))
+    drawn = False
+    for m, colour in (("maml", "tab:grey"), ("tnet", "tab:blue"), ("mtnet", "tab:red")):
+        curves = [r["train_loss_per_tenth"] for r in runs.get(("sine", m, alpha, 60000), [])
+                  if "train_loss_per_tenth" in r]
+        if not curves:
+            continue
+        steps = np.arange(1, len(curves[0]) + 1) * 6000
+        for c in curves:
+            ax.plot(steps, c, color=colour, alpha=0.3, linewidth=0.8)
+        ax.plot(steps, np.mean(curves, axis=0), color=colour, label=f"{NAMES[m]} ({len(curves)} seeds)")
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.axvline(20000, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("query MSE after one step\n(training, mean over 6k iterations)")
+    ax.set_yscale("log")
+    ax.set_title(f"Sine, alpha = {alpha:g}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = HERE / f"table2_alpha{alpha:g}_training.png"
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def target_variance(order, coefficient=1.0, x_max=5.0):
@@ -163,17 +204,23 @@ def figure4_table(points):
     return "\n".join(lines)
 
 
-def main():
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="replace the tables in README.md")
+    args = parser.parse_args(argv)
     runs = load()
-    print("## Table 1\n")
-    print(table1(runs))
-    print("\n## Table 2\n")
-    print(table2(runs))
+    blocks = {"table1": table1(runs), "table2": table2(runs)}
+    alpha_curves(runs, alpha=1)
     points = figure4_points(runs)
     if points:
         figure4(points)
-        print("\n## Figure 4\n")
-        print(figure4_table(points))
+        blocks["figure4"] = figure4_table(points)
+    for name, body in blocks.items():
+        print(f"## {name}\n\n{body}\n")
+    if args.write:
+        print(f"wrote {write_marked_blocks(HERE / 'README.md', blocks, tag='report.py')}")
 
 
 if __name__ == "__main__":

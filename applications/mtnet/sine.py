@@ -11,7 +11,8 @@ Meta-trains on 10-shot tasks (meta-batch 4, Adam 1e-3, one inner step, the paper
 Section 6.1), then scores 600 fresh tasks (seed 2018, never seen in training) after
 adaptation with K = 5, 10 and 20 support points and 10 query points: mean query MSE
 and 95% CI. `--seed` sets the initial weights, the training tasks and the mask noise.
-Polynomial runs also record one inner step on 100 fresh tasks: the support MSE
+Every run records its learning curve (loss per tenth of training) and the network's
+state after each tenth (`NetworkProbe`). Polynomial runs also record one inner step on 100 fresh tasks: the support MSE
 before it, after it with every mask open, and after it with sampled masks (does a
 full step overshoot?). Writes a JSON record to
 applications/mtnet/results/<task>_<model>_lr<alpha>_it<n>_seed<s>.json.
@@ -24,6 +25,10 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+from keras import ops
 
 from kzoo import episodes
 from kzoo.applications import MTNet
@@ -66,7 +71,6 @@ def main(argv=None):
                                        coefficients=(-args.coefficient_range, args.coefficient_range), **kwargs)
         return episodes.sinusoid(shots=shots, queries=10, **kwargs)
 
-    import keras
     import tensorflow as tf
 
     if args.threads:
@@ -77,13 +81,18 @@ def main(argv=None):
                   inference_mask="sample", seed=args.seed)
     model.compile()
     start = time.perf_counter()
+    probe = NetworkProbe()
     history = model.fit(tasks(10, tasks=4, seed=args.seed), steps_per_epoch=args.iterations // 10, epochs=10,
-                        verbose=2, shuffle=False)
+                        verbose=2, shuffle=False, callbacks=[probe])
     seconds = time.perf_counter() - start
     record = {
         "model": name, "inner_lr": args.inner_lr, "iterations": args.iterations, "seed": args.seed, "task": task,
         "train_seconds": round(seconds, 1), "final_train_loss": history.history["loss"][-1],
+        # the learning curve: mean meta-training loss over each tenth of the iterations
+        "train_loss_per_tenth": [round(v, 4) for v in history.history["loss"]],
+        "pre_adaptation_loss_per_tenth": [round(v, 4) for v in history.history["pre_adaptation_loss"]],
         "update_fraction": float(model.update_fraction()),
+        "network_per_tenth": probe.rows,
         "command": "python applications/mtnet/sine.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "evaluation": {},
     }
@@ -111,13 +120,41 @@ def main(argv=None):
         print("preset:", model.save_to_preset(args.save_preset, meta, overwrite=True))
 
 
+class NetworkProbe(keras.callbacks.Callback):
+    """Records the initial network's state after each tenth of training (why a run fails or learns).
+
+    Per row: the standard deviation of the output over x in [-5, 5] (near 0: a flat,
+    collapsed network), the fraction of dead units of each hidden layer (never active
+    on that grid), each layer's T as its largest and smallest singular value (T shrinks
+    the effective step), and the fraction updated.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        model = self.model
+        weights = model.initial_fast_weights()
+        grid = ops.reshape(ops.linspace(-5.0, 5.0, 200), (200, 1))
+        h, dead = grid, []
+        for i, cell in enumerate(model.cells[:-1]):
+            h = ops.relu(cell(h, kernel=weights[2 * i], bias=weights[2 * i + 1]))
+            dead.append(round(float(np.mean(np.max(ops.convert_to_numpy(h), axis=0) <= 0)), 3))
+        output = ops.convert_to_numpy(model.forward(grid, weights))
+        transforms = [np.linalg.svd(ops.convert_to_numpy(c.transform), compute_uv=False)[[0, -1]]
+                      for c in model.cells if getattr(c, "transform", None) is not None]
+        self.rows.append({"output_std": round(float(output.std()), 4), "dead_units": dead,
+                          "transform_singular_values": [[round(float(v), 4) for v in sv] for sv in transforms],
+                          "update_fraction": round(float(model.update_fraction()), 4)})
+
+
 def one_step_support_mse(model, tasks):
     """Mean support MSE of each task before one inner step, and after it with all masks open or sampled.
 
     If the step with every mask open leaves a higher loss than with sampled masks, the
     full step overshoots at this alpha, and closing masks shortens it.
     """
-    import numpy as np
     import tensorflow as tf
 
     x, _ = next(iter(tasks))
