@@ -55,8 +55,9 @@ def seed_mean(values):
 
 
 def cell(records, shots):
+    """Seed mean ± seed-to-seed 95% CI; one seed has no seed-to-seed CI, so none is shown."""
     mean, half = seed_mean([r["evaluation"][f"{shots}-shot"]["mse"] for r in records])
-    return f"{mean:.2f} ± {half:.2f}"
+    return f"{mean:.2f} ± {half:.2f}" if len(records) > 1 else f"{mean:.2f}"
 
 
 def fraction(records):
@@ -107,7 +108,7 @@ def alpha_curves(runs, alpha=1):
         steps = np.arange(1, len(curves[0]) + 1) * 6000
         for c in curves:
             ax.plot(steps, c, color=colour, alpha=0.3, linewidth=0.8)
-        ax.plot(steps, np.mean(curves, axis=0), color=colour, label=f"{NAMES[m]} ({len(curves)} seeds)")
+        ax.plot(steps, np.mean(curves, axis=0), color=colour, label=f"{NAMES[m]} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
         drawn = True
     if not drawn:
         plt.close(fig)
