@@ -15,7 +15,7 @@
 # omniglot_20way_5shot preset. ht_glyphs writes the glyphs_20way_1shot preset (built-in glyphs).
 # With a learning-rate warm-up over the first third of training (kzoo fit --warmup-steps): the
 # same names with a _warmup suffix (ht_all_8_warmup, ht_logits_8_warmup, ht_all_4_warmup, ...).
-# semi: semi-supervised 1-shot with 0, 2 and 4 unlabeled samples per class.
+# semi: semi-supervised 1-shot with 0, 2 and 4 unlabeled samples per class (semi_supervised.py).
 # Run from the repository root, with ../shared/data/omniglot present.
 set -euo pipefail
 out=applications/hypertransformer/results
@@ -82,8 +82,11 @@ for name in "${runs[@]}"; do
                  --channels 8 "${eval_args[@]}" \
                  --save-preset saved_models/hypertransformer/glyphs_20way_1shot --overwrite \
                  --description "$(describe "built-in glyphs (6 train scripts)" 1)" ;;
-    semi) PYTHONUNBUFFERED=1 nice -n 5 python applications/hypertransformer/semi_supervised.py --unlabeled 0 2 4 2>&1 \
-            | grep --line-buffered -v '^[IEW]0000' | tee "$out/semi_supervised.log" ;;
+    # semi: u = 0 and 2 with the paper's phase-in from step 0, then u = 2 and 4 after 1,000 supervised
+    # steps, the feature-space check, and the README table (results/semi_*.json)
+    semi) semi=applications/hypertransformer/semi_supervised.py
+          python $semi --unlabeled 0 2 && python $semi --unlabeled 2 4 --supervised-steps 1000 \
+            && python $semi --feature-check && python $semi --report ;;
     *) echo "unknown run $name" >&2; exit 2 ;;
   esac
 done
