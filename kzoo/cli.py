@@ -16,6 +16,8 @@ import shlex
 import sys
 import time
 
+from kzoo import native_logs  # before TF_CPP_MIN_LOG_LEVEL is set below: it records whether the user set it
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -434,6 +436,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
+        native_logs.load_tensorflow_quietly()
         args.func(args)
     except KeyboardInterrupt:
         print("kzoo: interrupted", file=sys.stderr)

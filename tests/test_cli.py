@@ -133,3 +133,24 @@ def test_fit_on_two_sources_with_distortion_and_selection_on_validation(folder, 
     assert f"in 1 alphabets" in out and meta["data"]["validation_alphabets"][0] not in meta["data"]["test_alphabets"]
     assert main(["fit", "protonet", "--data", folder, "--val-episodes", "15"]) == 2
     assert "Expected --val-episodes to be a multiple of 10" in capsys.readouterr().err
+
+
+def test_tensorflow_start_up_lines_are_filtered_but_errors_are_not():
+    import os
+
+    binary = shutil.which("kzoo") or str(Path(sys.executable).parent / "kzoo")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([binary, "evaluate", "nope/x"], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["kzoo: error: Unknown application 'nope'. Known: hypertransformer, mtnet, protonet."]
+
+
+def test_native_log_filter_keeps_other_lines(capfd):
+    import os
+
+    from kzoo.native_logs import quiet_native_start_up
+
+    with quiet_native_start_up():
+        os.write(2, b"I0000 00:00:1796598149.930988   23566 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"a real error\n")
+    assert capfd.readouterr().err == "a real error\n"
