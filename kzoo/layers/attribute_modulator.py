@@ -72,7 +72,7 @@ class AttributeModulator(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = AttributeModulator(4)
-    >>> layer(np.ones((2, 5, 4), "float32"), np.ones((2, 8), "float32")).shape
+    >>> tuple(layer(np.ones((2, 5, 4), "float32"), np.ones((2, 8), "float32")).shape)
     (2, 5, 4)
 
     Reference: Li, Liu, Yao, Chang, "Attribute-Modulated Generative Meta Learning

@@ -31,7 +31,7 @@ class ConvBackbone(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
-    >>> ConvBackbone(channels=8)(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(ConvBackbone(channels=8)(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 8)
     """
 

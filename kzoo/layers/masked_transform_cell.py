@@ -51,7 +51,7 @@ class MaskedTransformCell(keras.layers.Layer):
     >>> import numpy as np
     >>> cell = MaskedTransformCell(4)
     >>> x = np.ones((2, 3), "float32")
-    >>> cell(x).shape
+    >>> tuple(cell(x).shape)
     (2, 4)
     >>> [m.shape for m in cell.sample_masks()]  # one 0/1 entry per unit, for W's rows and b
     [TensorShape([4]), TensorShape([4])]

@@ -57,7 +57,7 @@ class WeightSliceTransformer(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = WeightSliceTransformer(num_slices=5, slice_size=9, num_labels=5, embedding_dim=8, num_layers=1)
-    >>> layer(np.zeros((2, 5, 16), "float32"), np.array([[0, 1, 2, 3, 4]] * 2)).shape
+    >>> tuple(layer(np.zeros((2, 5, 16), "float32"), np.array([[0, 1, 2, 3, 4]] * 2)).shape)
     (2, 5, 9)
 
     Reference: Zhmoginov, Sandler & Vladymyrov, "HyperTransformer: Model Generation
