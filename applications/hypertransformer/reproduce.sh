@@ -60,12 +60,13 @@ for name in "${runs[@]}"; do
     ht_logits_4_warmup) ht_run ht_logits_4ch_1shot_warmup 1500 1 4 --warmup-steps 500 ;;
     ht_all_4_5shot_warmup) ht_run ht_all_4ch_5shot_warmup 1500 5 4 --set generate=all --warmup-steps 500 ;;
     ht_logits_4_5shot_warmup) ht_run ht_logits_4ch_5shot_warmup 1500 5 4 --warmup-steps 500 ;;
-    # the omniglot_20way_1shot preset's candidate recipe for new drawers and fonts: Omniglot + glyphs,
-    # distortions, warm-up, weights selected on validation (see README)
+    # a candidate recipe for new drawers and fonts (Omniglot + glyphs, distortions, warm-up, weights
+    # selected on validation), written to the folder $HT_UNION_PRESET (default ./ht_union_candidate);
+    # rejected on validation, so the omniglot_20way_1shot preset stays (see README)
     ht_union) run ht_logits_8ch_1shot_union fit hypertransformer --data omniglot+glyphs --ways 20 --shots 1 \
                 --queries 5 --tasks 4 --rotations --distort --steps 4000 --steps-per-epoch 250 --learning-rate 0.001 \
                 --warmup-steps 1000 --val-episodes 100 --select-best --channels 8 "${eval_args[@]}" \
-                --save-preset saved_models/hypertransformer/omniglot_20way_1shot --overwrite \
+                --save-preset "${HT_UNION_PRESET:-ht_union_candidate}" --overwrite \
                 --description "HyperTransformer (logits generated), 8 channels, trained on $omniglot_data + built-in glyphs (6 train scripts) with distortions, 20-way 1-shot" ;;
     ht_logits_4) ht_run ht_logits_4ch_1shot 1500 1 4 ;;
     ht_all_4) ht_run ht_all_4ch_1shot 1500 1 4 --set generate=all ;;
