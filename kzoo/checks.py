@@ -65,3 +65,57 @@ def check_sizes(values, name, minimum=1, allow_empty=True):
     if not (values or allow_empty) or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values):
         raise error
     return tuple(int(v) for v in values)
+
+
+def check_images(images, name):
+    """Raises a `ValueError` unless `images` is `[M, H, W, C]` uint8 or float in [0, 1]."""
+    if images.ndim != 4:
+        raise ValueError(
+            f"Expected `{name}` of rank 4 [num_images, height, width, channels]. "
+            f"Received: {name}.shape={images.shape}."
+        )
+    if images.dtype == np.uint8:
+        return
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"Expected `{name}` of dtype uint8 or float. Received: {name}.dtype={images.dtype}."
+        )
+    if images.size and not np.all(np.isfinite(images)):
+        raise ValueError(f"Expected finite values in `{name}`. Received: NaN or inf.")
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise ValueError(
+            f"Expected float `{name}` in [0, 1]. Received: values in "
+            f"[{float(images.min()):g}, {float(images.max()):g}]."
+        )
+
+
+def check_zero_shot_arrays(features, labels, class_attributes, classes, name="seen_classes"):
+    """Validates zero-shot arrays and returns them as NumPy (float32, int64, float32, int64)."""
+    features = np.asarray(features)
+    labels = np.asarray(labels)
+    class_attributes = np.asarray(class_attributes)
+    classes = np.asarray(classes)
+    if features.ndim != 2:
+        raise ValueError(f"Expected `features` of shape [num_examples, feature_dim]. Received: {features.shape}.")
+    if labels.shape != (features.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"Expected integer `labels` of shape [{features.shape[0]}] (one class per feature row). "
+                         f"Received: labels.shape={labels.shape}, dtype={labels.dtype}.")
+    if class_attributes.ndim != 2:
+        raise ValueError("Expected `class_attributes` of shape [num_classes, attribute_dim]. "
+                         f"Received: {class_attributes.shape}.")
+    if not np.all(np.isfinite(class_attributes)):
+        bad = np.flatnonzero(~np.all(np.isfinite(class_attributes), axis=1))
+        raise ValueError(f"Expected finite `class_attributes`. Received: NaN or inf in the rows of classes "
+                         f"{bad[:10].tolist()}.")
+    if not np.all(np.isfinite(features)):
+        raise ValueError("Expected finite `features`. Received: NaN or inf values.")
+    if classes.ndim != 1 or classes.size == 0 or not np.issubdtype(classes.dtype, np.integer):
+        raise ValueError(f"Expected a non-empty 1-D integer list `{name}`. Received: {classes!r}.")
+    if classes.min() < 0 or classes.max() >= class_attributes.shape[0]:
+        raise ValueError(f"Expected `{name}` in 0..{class_attributes.shape[0] - 1} (rows of class_attributes). "
+                         f"Received: values in {classes.min()}..{classes.max()}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= class_attributes.shape[0]):
+        raise ValueError(f"Expected `labels` in 0..{class_attributes.shape[0] - 1} (rows of class_attributes). "
+                         f"Received: values in {labels.min()}..{labels.max()}.")
+    return (features.astype(np.float32), labels.astype(np.int64), class_attributes.astype(np.float32),
+            classes.astype(np.int64))

@@ -42,6 +42,24 @@ def replicas_in_sync():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def all_reduce_mean(grads):
+    """The replicas' mean of each gradient (`None` entries stay `None`); the gradients as they are outside a strategy.
+
+    For updates that write into the model's own variables inside a replica step (AMAZ's
+    support-set SGD): with every replica applying the mean gradient, the mirrored
+    copies stay identical and equal the single-device step on the whole task batch.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return list(grads)
+    kept = [i for i, g in enumerate(grads) if g is not None]
+    reduced = context.all_reduce(tf.distribute.ReduceOp.MEAN, [grads[i] for i in kept])
+    grads = list(grads)
+    for i, g in zip(kept, reduced):
+        grads[i] = g
+    return grads
+
+
 def scale_loss_for_replicas(loss):
     """`loss / replicas`: the per-replica share of a mean loss whose gradients are summed.
 

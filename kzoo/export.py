@@ -28,7 +28,8 @@ def export_serving(model, directory, version=1):
     into place, so a failed export leaves no partial version behind.
 
     Args:
-        model: a built kzoo application (an `EpisodicModel`).
+        model: a kzoo application: anything with `serving_specs()` and `serve(...)`
+            (the episode contract's models, `TAFENet`, `AMAZ`, `Task2Vec`).
         directory: the model's base directory (TF Serving's `model_base_path`).
         version: positive integer version. Defaults to `1`.
 
@@ -51,12 +52,12 @@ def export_serving(model, directory, version=1):
     target = directory / str(version)
     if target.exists():
         raise ValueError(f"Expected a new export version. Received: {str(target)!r} exists.")
-    if not model.built:
+    if isinstance(model, keras.Model) and not model.built:
         model.build(model.episode_shapes())
     directory.mkdir(parents=True, exist_ok=True)
 
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    archive.track(getattr(model, "serving_trackable", model))
     archive.add_endpoint("serving_default", model.serve, input_signature=model.serving_specs())
     with atomic_folder(target, what="export version") as tmp:
         archive.write_out(tmp, verbose=False)

@@ -1,7 +1,7 @@
 """Presets: pretrained models kept as data in `saved_models/<application>/<preset>/`.
 
-A preset folder holds `config.json` (the serialized model), `model.weights.h5` and
-`metadata.json` (versions, parameter count, the command and data that trained it,
+A preset folder holds `config.json` (the serialized model), `model.weights.h5`,
+`serving/1/` (the TF Serving SavedModel `kzoo export` writes) and `metadata.json` (versions, parameter count, the command and data that trained it,
 and the evaluation it reached: episode settings, seed, per-episode accuracies, mean
 and 95% CI). `App.from_preset(name_or_folder)` loads one, `App.presets` lists them,
 `model.save_to_preset(folder, metadata)` writes one atomically.
@@ -31,8 +31,9 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
+SERVING_FOLDER = "serving"
 #: the files a preset folder may hold (and `serving/`, its SavedModel)
-PRESET_ENTRIES = {CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, "serving"}
+PRESET_ENTRIES = {CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE, SERVING_FOLDER}
 
 
 def presets_root():
@@ -244,7 +245,7 @@ class PresetMixin:
                 model, its data and split, its evaluation scores).
             overwrite: replace an existing preset folder. Defaults to `False`.
         """
-        return write_preset(self, folder, type(self).__name__, metadata, overwrite)
+        return write_preset(self, folder, type(self).__name__, metadata, overwrite, serving=self)
 
 
 def check_preset_target(folder, overwrite=False):
@@ -252,8 +253,8 @@ def check_preset_target(folder, overwrite=False):
     check_folder_target(folder, overwrite, is_preset_folder, what="preset folder")
 
 
-def write_preset(model, folder, application, metadata=None, overwrite=False):
-    """Writes `model` as a preset folder: `config.json`, `model.weights.h5`, `metadata.json`.
+def write_preset(model, folder, application, metadata=None, overwrite=False, serving=None):
+    """Writes `model` as a preset folder: `config.json`, `model.weights.h5`, `metadata.json`, `serving/1/`.
 
     Atomic (`kzoo.files.atomic_folder`): the files go to a temporary folder that then
     takes `folder`'s place; with `overwrite=True` only a preset folder
@@ -265,6 +266,8 @@ def write_preset(model, folder, application, metadata=None, overwrite=False):
         application: the name recorded as `"application"` in the metadata.
         metadata: dict merged into the metadata.
         overwrite: replace an existing preset folder. Defaults to `False`.
+        serving: the application to export as `serving/1/` (`kzoo.export.export_serving`:
+            a TF Serving `model_base_path` of `<folder>/serving`), or `None` for none.
     """
     import tensorflow as tf
 
@@ -286,4 +289,8 @@ def write_preset(model, folder, application, metadata=None, overwrite=False):
             **(metadata or {}),
         }
         (tmp / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        if serving is not None:
+            from kzoo.export import export_serving
+
+            export_serving(serving, tmp / SERVING_FOLDER, version=1)
     return folder

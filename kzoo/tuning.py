@@ -53,7 +53,7 @@ import tensorflow as tf
 
 from kzoo import applications
 from kzoo.checks import check_int
-from kzoo.zsl.metrics import per_class_accuracy
+from kzoo.metrics import per_class_accuracy
 
 
 class ApplicationHyperModel(kt.HyperModel):

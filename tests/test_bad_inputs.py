@@ -121,8 +121,8 @@ def _fit_huge_learning_rate():
 
 
 def _probe_huge_learning_rate():
-    from kzoo.layers.fisher_probe import FisherProbe
-    from tests.layers.test_fisher_probe import _conv_probe, _pattern_task
+    from kzoo.applications.task2vec.fisher import FisherProbe
+    from tests.applications.test_task2vec_fisher import _conv_probe, _pattern_task
 
     images, labels = _pattern_task()
     FisherProbe(_conv_probe(), method="montecarlo", skip_layers=1, max_samples=48, batch_size=48, head_epochs=2,

@@ -33,8 +33,10 @@ def folder(tmp_path_factory):
 def test_list_shows_applications_and_presets(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "protonet (kzoo.applications.protonet.ProtoNet)" in out
+    for name in ("protonet", "mtnet", "hypertransformer", "tafenet", "amaz", "task2vec"):
+        assert f"\n{name} (kzoo.applications." in "\n" + out
     assert "protonet/omniglot_20way_1shot" in out and "test episodes" in out
+    assert "tafenet/glyphs_gzsl" in out and "GZSL H" in out and "task2vec/probe_glyphs_resnet" in out
 
 
 def test_data_show_writes_a_png(folder, tmp_path, capsys):
@@ -142,7 +144,8 @@ def test_tensorflow_start_up_lines_are_filtered_but_errors_are_not():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([binary, "evaluate", "nope/x"], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["kzoo: error: Unknown application 'nope'. Known: hypertransformer, mtnet, protonet."]
+    assert result.stderr.splitlines() == [
+        "kzoo: error: Unknown application 'nope'. Known: amaz, hypertransformer, mtnet, protonet, tafenet, task2vec."]
 
 
 def test_native_log_filter_keeps_other_lines(capfd):
@@ -154,3 +157,90 @@ def test_native_log_filter_keeps_other_lines(capfd):
         os.write(2, b"I0000 00:00:1796598149.930988   23566 port.cc:153] oneDNN custom operations are on.\n")
         os.write(2, b"a real error\n")
     assert capfd.readouterr().err == "a real error\n"
+
+
+@pytest.fixture(scope="module")
+def zero_shot(tmp_path_factory):
+    """A toy zero-shot set in the Xian et al. xlsa17 layout: 8 seen + 4 unseen classes, 10 images each."""
+    from tests.zsl.test_xlsa17 import _write
+
+    rng = np.random.default_rng(0)
+    attributes = (rng.uniform(size=(12, 6)) > 0.5).astype(float)
+    labels = np.repeat(np.arange(12), 10)
+    features = np.maximum(attributes[labels] @ rng.normal(size=(6, 16)) + 0.3 * rng.normal(size=(120, 16)), 0)
+    seen = labels < 8
+    index = np.arange(120)
+    trainval = index[seen & (index % 10 < 7)] + 1  # 1-based, as the release
+    test_seen = index[seen & (index % 10 >= 7)] + 1
+    test_unseen = index[~seen] + 1
+    folder = _write(tmp_path_factory.mktemp("xlsa17") / "TOY", features.T, labels + 1, attributes.T, trainval,
+                    test_seen, test_unseen, names=[f"class{c}" for c in range(12)])
+    return f"xlsa17:{folder}"
+
+
+def test_fit_evaluate_export_tafenet_on_xlsa17_files(zero_shot, tmp_path, capsys):
+    preset = tmp_path / "tafenet"
+    assert main(["fit", "tafenet", "--data", zero_shot, "--epochs", "2", "--batch-size", "16",
+                 "--set", "hidden_units=(8, 8)", "--set", "task_units=8", "--set", "classifier_units=8",
+                 "--save-preset", str(preset)]) == 0
+    out = capsys.readouterr().out
+    assert "GZSL u" in out and "H" in out
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["command"].startswith("kzoo fit tafenet --data xlsa17:") and meta["training"]["epochs"] == 2
+    assert set(meta["evaluation"]) >= {"u", "s", "H", "zsl_unseen_only", "top1", "mAP", "ci95"}
+    assert (preset / "serving" / "1" / "saved_model.pb").exists()
+    assert main(["evaluate", str(preset), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-3].split(": ", 1)[1] == lines[-2].split(": ", 1)[1]  # recomputed == recorded
+    assert json.loads(lines[-1])["H"] == meta["evaluation"]["H"]
+    assert main(["evaluate", str(preset), "--episodes", "20"]) == 2
+    assert "--episodes" in capsys.readouterr().err
+    assert main(["fit", "tafenet", "--data", zero_shot, "--steps", "5"]) == 2  # TAFE-Net trains in epochs
+    assert "Received: --steps" in capsys.readouterr().err
+    assert main(["export", str(preset), str(tmp_path / "served")]) == 0
+    assert (tmp_path / "served" / "1" / "saved_model.pb").exists()
+
+
+def test_fit_and_evaluate_amaz_on_xlsa17_files(zero_shot, tmp_path, capsys):
+    preset = tmp_path / "amaz"
+    assert main(["fit", "amaz", "--data", zero_shot, "--steps", "2", "--steps-per-epoch", "1", "--ways", "2",
+                 "--shots", "2", "--queries", "2", "--tasks", "2", "--set", "generator_units=(16,)",
+                 "--set", "embedding_dim=8", "--set", "discriminator_units=(8,)", "--set", "classifier_units=(8,)",
+                 "--set", "decoder_units=(8,)", "--save-preset", str(preset)]) == 0
+    assert "ZSL top-1 softmax" in capsys.readouterr().out
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["training"]["steps"] == 2 and meta["training"]["ways"] == 2
+    assert set(meta["evaluation"]["zsl"]) >= {"softmax", "svm"} and "gzsl" in meta["evaluation"]
+    assert main(["evaluate", str(preset)]) == 0
+    assert "recorded in metadata: ZSL top-1" in capsys.readouterr().out
+    assert main(["fit", "amaz", "--data", "nope"]) == 2
+    assert "Expected a zero-shot data spec" in capsys.readouterr().err
+
+
+def test_fit_evaluate_and_embed_task2vec(folder, tmp_path, capsys):
+    preset = tmp_path / "probe"
+    assert main(["fit", "task2vec", "--data", folder, "--epochs", "1", "--batch-size", "16",
+                 "--save-preset", str(preset)]) == 0
+    assert "probe top-1 accuracy" in capsys.readouterr().out
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["application"] == "Task2Vec" and meta["training"]["epochs"] == 1
+    assert main(["evaluate", str(preset)]) == 0
+    assert "recorded in metadata: probe top-1" in capsys.readouterr().out
+    tasks = Path(folder.partition(":")[2])  # its three alphabets are three tasks of six classes
+    out = tmp_path / "embeddings.npz"
+    assert main(["embed", str(preset), str(tasks), "--out", str(out), "--plot", str(tmp_path / "d.png"),
+                 "--max-samples", "32"]) == 0
+    saved = np.load(out)
+    assert saved["names"].tolist() == ["alphabet0", "alphabet1", "alphabet2"]
+    assert saved["vectors"].shape[0] == 3 and saved["d_sym"].shape == (3, 3)
+    assert np.allclose(np.diag(saved["d_sym"]), 0) and (tmp_path / "d.png").exists()
+    assert main(["embed", "protonet/omniglot_20way_1shot", str(tasks)]) == 2
+    assert "Expected a Task2Vec preset" in capsys.readouterr().err
+    assert main(["embed", str(preset), str(tmp_path / "missing")]) == 2
+    assert "Expected a folder of tasks" in capsys.readouterr().err
+
+
+def test_a_few_shot_option_given_to_a_zero_shot_application_is_named(capsys):
+    assert main(["fit", "amaz", "--rotations", "--distort"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--distort, --rotations" in err

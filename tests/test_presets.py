@@ -3,11 +3,13 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from kzoo.applications import APPLICATIONS, MTNet, ProtoNet
+from kzoo.applications import APPLICATIONS, FAMILIES, MTNet, ProtoNet
 from kzoo.presets import presets_root
 from kzoo.training.evaluation import evaluate_episodes
-from kzoo.training.recipe import evaluation_dataset, split_source
+from kzoo.episodes import split_source
+from kzoo.training.recipe import evaluation_dataset
 from tests.conftest import OMNIGLOT_DIR
 
 
@@ -60,13 +62,16 @@ def test_loading_a_preset_of_another_application(tmp_path):
     assert issubclass(ProtoNet, EpisodicModel)
 
 
-BUILT_IN = [(cls, name) for cls in APPLICATIONS.values() for name in sorted(cls.presets)]
+#: every shipped preset, and the few-shot ones (scored on episodes; the others below)
+ALL_BUILT_IN = [(cls, name) for cls in APPLICATIONS.values() for name in sorted(cls.presets)]
+BUILT_IN = [(cls, name) for key, cls in APPLICATIONS.items() if FAMILIES[key] == "few_shot"
+            for name in sorted(cls.presets)]
 
 
 def test_built_in_presets_exist():
     assert {"glyphs_20way_1shot", "omniglot_20way_1shot", "omniglot_20way_5shot"} <= set(ProtoNet.presets)
     assert {"sinusoid_10shot", "omniglot_20way_1shot"} <= set(MTNet.presets)
-    for cls, name in BUILT_IN:
+    for cls, name in ALL_BUILT_IN:
         meta = json.loads((presets_root() / cls.preset_folder / name / "metadata.json").read_text())
         for key in ("command", "data_spec", "evaluation", "parameters", "description"):
             assert key in meta, (name, key)
@@ -123,7 +128,7 @@ def test_built_in_preset_reproduces_its_recorded_scores(cls, name):
     assert evaluation["accuracy"] > 2.5 / evaluation["ways"]  # far above chance
 
 
-# The zero-shot applications (not in APPLICATIONS) score the built-in glyph set's features,
+# The zero-shot applications score the built-in glyph set's features,
 # which come from the shipped backbone (saved_models/zsl/glyph_compositions_backbone), the
 # same on every machine; building them the first time takes about a minute.
 def _zero_shot_presets(application):
@@ -147,16 +152,16 @@ def _zero_shot_preset(application, name, keys):
 # 10th test-seen and test-unseen sample).
 @pytest.mark.parametrize("application, name", _zero_shot_presets("TAFENet"))
 def test_tafenet_preset_reproduces_its_recorded_scores(application, name):
-    from kzoo import zsl
+    from kzoo.applications.tafenet.recipe import class_descriptions
 
-    model, meta, data = _zero_shot_preset(application, name, ("data_spec", "replay"))
-    kind = meta["data_spec"].split(":")[-1]
+    model, meta, data = _zero_shot_preset(application, name, ("data_spec", "replay", "training"))
     assert repr(data) == meta["data"]["source"]
     recorded_weights = meta["data"]["feature_backbone"].get("weights_sha256")
     assert data.extra["backbone"].get("weights_sha256") == recorded_weights, (
-        "the preset was trained on features of another backbone: retrain it (applications/tafenet/scripts/run_all.sh)")
+        "the preset was trained on features of another backbone: retrain it (applications/tafenet/reproduce.sh)")
     index = np.array(meta["replay"]["sample_indices"])
-    scores = model.predict(data.features[index], tasks=zsl.composition_tasks(data, kind), verbose=0)
+    tasks = class_descriptions(data, meta["training"]["descriptions"])
+    scores = model.predict(data.features[index], tasks=tasks, verbose=0)
     predicted = np.argmax(scores, 1)
     recorded = np.array(meta["replay"]["predicted_classes"])
     assert np.mean(predicted == recorded) >= 0.98  # near-ties may flip on another BLAS build
@@ -170,9 +175,9 @@ def test_tafenet_preset_reproduces_its_recorded_scores(application, name):
 def test_amaz_preset_reproduces_its_recorded_retrieval_precision(application, name):
     from kzoo.applications.amaz import retrieval_precision
 
-    model, meta, data = _zero_shot_preset(application, name, ("data", "feature_backbone"))
-    assert repr(data) == meta["data"]
-    assert data.extra["backbone"].get("weights_sha256") == meta["feature_backbone"]["weights_sha256"]
+    model, meta, data = _zero_shot_preset(application, name, ("data", "training"))
+    assert repr(data) == meta["data"]["source"]
+    assert data.extra["backbone"].get("weights_sha256") == meta["data"]["feature_backbone"]["weights_sha256"]
     recorded = meta["evaluation"]
     unseen_x, unseen_y = data.split("test_unseen")
     # the recorded protocol: 100 synthetic features per unseen class (seeded), their mean
@@ -265,3 +270,67 @@ def test_a_same_named_folder_in_the_working_directory_does_not_shadow_a_built_in
     monkeypatch.chdir(tmp_path)
     assert ProtoNet.from_preset("glyphs_20way_1shot").channels == 64  # the built-in one
     assert ProtoNet.from_preset("./glyphs_20way_1shot").channels == 4  # a path is a path
+
+
+# -- every shipped preset is servable: serving/1/ with plain TensorFlow, in a clean process
+
+_SERVE_ALL = r'''
+import json, sys
+import numpy as np
+import tensorflow as tf  # plain TensorFlow: this process never imports kzoo or Keras models
+assert "kzoo" not in sys.modules
+cases = json.loads(open(sys.argv[1]).read())
+outputs = {}
+for name, case in cases.items():
+    served = tf.saved_model.load(case["folder"])
+    inputs = {k: tf.constant(np.load(case["inputs"])[k]) for k in case["names"]}
+    result = served.signatures["serving_default"](**inputs)
+    np.savez(case["outputs"], **{k: v.numpy() for k, v in result.items()})
+    outputs[name] = sorted(result)
+assert "kzoo" not in sys.modules
+print(json.dumps(outputs))
+'''
+
+
+def _serving_inputs(model, rng):
+    """One input of each `serving_specs()` entry: an episode (3-way 2-shot, 4 queries), or a small batch."""
+    specs = {spec.name: spec for spec in model.serving_specs()}
+    if "support_x" in specs:
+        example = tuple(model.example_shape)
+        classification = specs["support_y"].dtype == tf.int32
+        ways = 3 if classification else 1
+        support_y = (np.repeat(np.arange(ways), 2)[None].astype("int32") if classification
+                     else rng.uniform(-1, 1, (1, 6, 1)).astype("float32"))
+        return {"support_x": rng.uniform(0, 1, (1, support_y.shape[1], *example)).astype("float32"),
+                "support_y": support_y, "query_x": rng.uniform(0, 1, (1, 4, *example)).astype("float32")}
+    return {name: rng.uniform(0, 1, [5 if d is None else d for d in spec.shape]).astype("float32")
+            for name, spec in specs.items()}
+
+
+def test_every_preset_ships_a_serving_export_that_matches_its_model_in_a_clean_process(tmp_path):
+    import subprocess
+    import sys
+
+    from kzoo.presets import SERVING_FOLDER
+
+    rng = np.random.default_rng(0)
+    cases, expected = {}, {}
+    for cls, name in ALL_BUILT_IN:
+        folder = presets_root() / cls.preset_folder / name / SERVING_FOLDER / "1"
+        assert (folder / "saved_model.pb").exists(), f"{folder} is missing: rerun the preset's command"
+        model = cls.from_preset(name)
+        inputs = _serving_inputs(model, rng)
+        key = f"{cls.preset_folder}/{name}"
+        np.savez(tmp_path / f"{len(cases)}_in.npz", **inputs)
+        cases[key] = {"folder": str(folder), "inputs": str(tmp_path / f"{len(cases)}_in.npz"),
+                      "outputs": str(tmp_path / f"{len(cases)}_out.npz"), "names": sorted(inputs)}
+        expected[key] = {k: np.asarray(v) for k, v in model.serve(**inputs).items()}
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    run = subprocess.run([sys.executable, "-c", _SERVE_ALL, str(tmp_path / "cases.json")], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for key, case in cases.items():
+        served = np.load(case["outputs"])
+        assert set(served) == set(expected[key]), key
+        for output, value in expected[key].items():
+            np.testing.assert_allclose(served[output], value, rtol=1e-4, atol=1e-5, err_msg=f"{key}: {output}")

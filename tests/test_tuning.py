@@ -88,8 +88,10 @@ def test_objective_the_model_does_not_log_raises(data, tmp_path):
 
 def test_kzoo_tune_command_runs_hyperband(tmp_path, capsys, monkeypatch):
     # glyphs at 28x28 would be slow: a tiny random Source stands in for --data
-    monkeypatch.setattr(cli, "_source", lambda spec, part="all": make_source(
-        num_classes=40, per_class=6, size=SHAPE[0], alphabets=40))
+    from kzoo.cli import few_shot
+
+    monkeypatch.setattr(few_shot, "_sources", lambda spec: [make_source(
+        num_classes=40, per_class=6, size=SHAPE[0], alphabets=40)])
     code = cli.main(["tune", "protonet", "--tuner", "hyperband", "--max-epochs", "2", "--ways", "4", "--queries",
                      "2", "--tasks", "2", "--steps-per-epoch", "2", "--validation-episodes", "4",
                      "--fix", "channels=4", "--fix", "blocks=2", "--directory", str(tmp_path)])

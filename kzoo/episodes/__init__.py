@@ -13,7 +13,9 @@ from kzoo.episodes.omniglot_source import omniglot
 from kzoo.episodes.regression import polynomial, sinusoid
 from kzoo.episodes.sampler import FewShotSampler, few_shot
 from kzoo.episodes.source import Source, union
+from kzoo.episodes.splits import SPLIT, load_sources, other_test_parts, split_source
 from kzoo.episodes.tfds_source import tfds
+from kzoo.episodes.zero_shot import ZeroShotTaskSampler, zero_shot_tasks
 
 
 def arrays(images, labels, class_names=None, alphabets=None):
@@ -68,5 +70,6 @@ def default_omniglot_path():
 
 __all__ = [
     "Distortion", "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load",
-    "omniglot", "polynomial", "sinusoid", "tfds", "union",
+    "omniglot", "polynomial", "sinusoid", "tfds", "union", "SPLIT", "load_sources", "other_test_parts",
+    "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]

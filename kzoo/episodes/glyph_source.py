@@ -7,14 +7,9 @@ with a small random affine distortion and stroke-width change. The result is cac
 on disk, keyed by every argument, the font files and the library versions.
 """
 
-import hashlib
 import importlib.util
-import json
 import os
 import unicodedata
-import warnings
-import zipfile
-import zlib
 
 import numpy as np
 from fontTools import unicodedata as font_unicodedata
@@ -22,9 +17,9 @@ from fontTools import version as fonttools_version
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
+from kzoo.cache import cache_path, load_npz, save_npz
 from kzoo.checks import check_int as _check_int
 from kzoo.episodes.source import Source
-from kzoo.files import atomic_path
 
 _FORMAT_VERSION = 1
 # matplotlib's fonts that draw what their cmap promises. Left out: the DejaVu*Display
@@ -159,7 +154,7 @@ def glyphs(
     data = _load_cache(path)
     if data is None:
         data = _build(paths, **args)
-        save_npz_cache(path, data)
+        save_npz(path, data, what="glyphs")
     return Source(
         data["images"], data["labels"], class_names=[str(c) for c in data["class_names"]],
         alphabets=[str(a) for a in data["alphabets"]], name="glyphs",
@@ -219,47 +214,21 @@ def _script(char):
 
 def _cache_path(cache_dir, args, paths):
     """The cache file: a hash of the arguments, font files and library versions."""
-    if cache_dir is None:
-        cache_dir = os.environ.get("KZOO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "kzoo")
-    digest = hashlib.sha256()
-    digest.update(json.dumps(
-        [_FORMAT_VERSION, args, unicodedata.unidata_version, fonttools_version,
-         Image.__version__, features.version("freetype2")], sort_keys=True,
-    ).encode())
-    for path in paths:
-        with open(path, "rb") as f:
-            digest.update(os.path.basename(path).encode() + hashlib.sha256(f.read()).digest())
-    return os.path.join(os.fspath(cache_dir), f"glyphs-{digest.hexdigest()[:24]}.npz")
+    key = [_FORMAT_VERSION, args, unicodedata.unidata_version, fonttools_version, Image.__version__,
+           features.version("freetype2")]
+    return cache_path("glyphs", key, paths, cache_dir)
+
+
+def _check_cache(data):
+    count = int(data["labels"].max()) + 1 if data["labels"].size else 0
+    if (data["images"].dtype != np.uint8 or data["images"].shape[0] != data["labels"].shape[0]
+            or not len(data["class_names"]) == len(data["alphabets"]) == count):
+        raise ValueError("inconsistent arrays")
 
 
 def _load_cache(path):
     """The cached arrays, or `None` when the file is missing or corrupt."""
-    if not os.path.exists(path):
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in ("images", "labels", "class_names", "alphabets")}
-        count = int(data["labels"].max()) + 1 if data["labels"].size else 0
-        if (data["images"].dtype != np.uint8 or data["images"].shape[0] != data["labels"].shape[0]
-                or not len(data["class_names"]) == len(data["alphabets"]) == count):
-            raise ValueError("inconsistent arrays")
-        return data
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        warnings.warn(f"Rendering again: the glyphs cache file {path} is unreadable ({error}).")
-        return None
-
-
-def save_npz_cache(path, data, what="glyphs"):
-    """Writes the arrays `data` to the `.npz` cache file `path` atomically.
-
-    A temporary file in the same folder is renamed into place, so an interrupted write
-    never leaves a half-written cache. A folder that cannot be written only warns.
-    """
-    try:
-        with atomic_path(path, suffix=".npz") as tmp:
-            np.savez_compressed(tmp, **data)
-    except OSError as error:
-        warnings.warn(f"Not caching {what}: cannot write {path} ({error}).")
+    return load_npz(path, ("images", "labels", "class_names", "alphabets"), _check_cache, what="glyphs")
 
 
 # ---------------------------------------------------------------------- rendering

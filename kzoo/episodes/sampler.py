@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from kzoo.checks import check_int as _check_int
 from kzoo.episodes.distortion import Distortion
+from kzoo.episodes.selection import choose_classes, choose_examples
 from kzoo.episodes.source import Source
 
 # Largest float32 image bank kept in memory (bytes); larger sources stay uint8.
@@ -150,16 +151,11 @@ class FewShotSampler:
             alphabet = tf.gather(tf.constant(self._eligible_alphabets), pick)
             in_alphabet = tf.equal(self._pseudo_alphabet[None, :], alphabet[:, None])
             class_scores = tf.where(in_alphabet, class_scores, -1.0)
-        _, pseudo = tf.math.top_k(class_scores, N)  # [T, N]
+        pseudo = choose_classes(class_scores, N)  # [T, N]
         classes = pseudo // self._num_rotations
         rotation = pseudo % self._num_rotations
-
-        counts = tf.gather(self._counts, classes)
-        example_scores = tf.random.stateless_uniform([T, N, self._max_count], seeds[1])
-        valid = tf.range(self._max_count)[None, None, :] < counts[..., None]
-        example_scores = tf.where(valid, example_scores, -1.0)
-        _, within = tf.math.top_k(example_scores, self.examples_per_class)  # [T, N, n]
-        rows = tf.gather(self._offsets, classes)[..., None] + within
+        rows = choose_examples(self._offsets, self._counts, self._max_count, classes, self.examples_per_class,
+                               seeds[1])  # [T, N, n]
 
         if self.rotations:
             rows += rotation[..., None] * self.source.num_images

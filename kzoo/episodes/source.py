@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kzoo.episodes import checks
+from kzoo.checks import check_images
 
 
 class Source:
@@ -34,7 +34,7 @@ class Source:
     def __init__(self, images, labels, class_names=None, alphabets=None, name="arrays"):
         images = np.asarray(images)
         labels = np.asarray(labels)
-        checks.check_images(images, "images")
+        check_images(images, "images")
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
             raise ValueError(
                 "Expected `labels` of shape [M] with M = number of images "

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from kzoo.training.metrics import mean_confidence_interval
+from kzoo.metrics import mean_confidence_interval
 
 
 def evaluate_episodes(model, episodes, num_batches=None, verbose=1):

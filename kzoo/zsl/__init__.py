@@ -9,7 +9,7 @@ glyph set, and the GZSL / composition metrics.
 
 from kzoo.zsl.compositional import composition_tasks, glyph_compositions, save_glyph_backbone
 from kzoo.zsl.dataset import SPLITS, ZeroShotData, statistics_table
-from kzoo.zsl.metrics import (average_precision, gzsl_scores, harmonic_mean, mean_average_precision,
+from kzoo.metrics import (average_precision, gzsl_scores, harmonic_mean, mean_average_precision,
                               per_class_accuracy, top_k_accuracy)
 from kzoo.zsl.xlsa17 import load_xlsa17, save_xlsa17
 

@@ -18,13 +18,11 @@ import hashlib
 import json
 import os
 import unicodedata
-import warnings
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from kzoo.cache import cache_path, load_npz, save_npz
 from kzoo.checks import check_int
 from kzoo.episodes import glyph_source
 from kzoo.zsl.dataset import ZeroShotData
@@ -132,7 +130,7 @@ def glyph_compositions(
     data = _load_cache(path)
     if data is None:
         data, _ = _build(paths, cache_dir, verbose, path, weights=weights, **args)
-        glyph_source.save_npz_cache(path, data, "glyph compositions")
+        save_npz(path, data, what="glyph compositions")
     chars = [str(c) for c in data["chars"]]
     table = _attribute_table(chars)
     report = json.loads(str(data["report"]))
@@ -506,34 +504,23 @@ def _cache_path(cache_dir, args, paths, weights=None):
     from fontTools import version as fonttools_version
     from PIL import Image, features
 
-    if cache_dir is None:
-        cache_dir = os.environ.get("KZOO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "kzoo")
-    digest = hashlib.sha256(json.dumps(
-        [_FORMAT_VERSION, args, unicodedata.unidata_version, fonttools_version, Image.__version__,
-         features.version("freetype2"), keras.__version__, tf.__version__,
-         _sha256(os.path.join(weights, _BACKBONE_WEIGHTS)) if weights else None], sort_keys=True).encode())
-    for path in paths:
-        with open(path, "rb") as f:
-            digest.update(os.path.basename(path).encode() + hashlib.sha256(f.read()).digest())
-    return os.path.join(os.fspath(cache_dir), f"glyph-compositions-{digest.hexdigest()[:24]}.npz")
+    key = [_FORMAT_VERSION, args, unicodedata.unidata_version, fonttools_version, Image.__version__,
+           features.version("freetype2"), keras.__version__, tf.__version__,
+           _sha256(os.path.join(weights, _BACKBONE_WEIGHTS)) if weights else None]
+    return cache_path("glyph-compositions", key, paths, cache_dir)
 
 
 _KEYS = ("chars", "images", "labels", "features", "trainval", "test_seen", "test_unseen", "report")
 
 
+def _check_cache(data):
+    n = data["labels"].shape[0]
+    if (data["images"].shape[0] != n or data["features"].shape[0] != n
+            or not np.all(np.isfinite(data["features"])) or data["labels"].max() + 1 != len(data["chars"])):
+        raise ValueError("inconsistent arrays")
+    json.loads(str(data["report"]))
+
+
 def _load_cache(path):
     """The cached arrays, or `None` when the file is missing or corrupt."""
-    if not os.path.exists(path):
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in _KEYS}
-        n = data["labels"].shape[0]
-        if (data["images"].shape[0] != n or data["features"].shape[0] != n
-                or not np.all(np.isfinite(data["features"])) or data["labels"].max() + 1 != len(data["chars"])):
-            raise ValueError("inconsistent arrays")
-        json.loads(str(data["report"]))
-        return data
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        warnings.warn(f"Building again: the glyph-compositions cache file {path} is unreadable ({error}).")
-        return None
+    return load_npz(path, _KEYS, _check_cache, what="glyph-compositions")

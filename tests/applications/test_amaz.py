@@ -13,7 +13,7 @@ import tensorflow as tf
 from kzoo.applications import AMAZ
 from kzoo.applications.amaz import (PHASES, attribute_loss, class_weights, gradient_penalty, linear_svm,
                                     quality_weights, softmax_classifier, zero_shot_tasks)
-from kzoo.applications.amaz.tasks import ZeroShotTaskSampler
+from kzoo.episodes.zero_shot import ZeroShotTaskSampler
 from kzoo.export import export_serving
 
 C, A, F, SEEN = 30, 6, 16, 20

@@ -177,20 +177,6 @@ def test_dynamic_tafenet_switches_channels_off_and_counts_flops():
     assert {"loss", "l1", "active_channels", "accuracy"} <= set(history.history)
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    import kzoo.applications.tafenet
-    import kzoo.layers.factorized
-    import kzoo.zsl.metrics
-
-    runner = doctest.DocTestRunner()
-    for module in (kzoo.layers.factorized, kzoo.applications.tafenet, kzoo.zsl.metrics):
-        for test in doctest.DocTestFinder().find(module, globs=dict(vars(module))):
-            runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 5
-
-
 def test_embedding_loss_gradient_is_finite_for_an_all_zero_feature_embedding():
     # ReLU-activated factors often zero a whole TAFE row; keras.ops.normalize's rsqrt(0) made XLA steps NaN
     tafe = tf.Variable(np.array([[[0.0, 0.0], [1.0, 2.0]]], "float32"))

@@ -89,7 +89,7 @@ def test_union_keeps_every_class_and_merges_alphabets_by_name():
 
 
 def test_several_sources_train_together_and_keep_the_first_ones_held_out_split():
-    from kzoo.training.recipe import other_test_parts, split_source
+    from kzoo.episodes import other_test_parts, split_source
 
     def source(names):
         images = np.random.RandomState(0).randint(0, 255, (10 * len(names) * 4, 8, 8, 1)).astype("uint8")

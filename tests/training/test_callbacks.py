@@ -91,19 +91,6 @@ def test_tensorboard_server_serves_the_scalars(logdir):
         server.wait(timeout=30)
 
 
-def test_divergence_and_argument_check_examples_run():
-    import doctest
-
-    import kzoo.checks
-    import kzoo.training.callbacks
-
-    runner = doctest.DocTestRunner()
-    for module in (kzoo.checks, kzoo.training.callbacks):
-        for test in doctest.DocTestFinder().find(module, globs=dict(vars(module))):
-            runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 6
-
-
 def test_an_explicit_divergence_callback_is_not_doubled():
     from kzoo.training.callbacks import StopOnDivergence, with_divergence_check
 

@@ -1,18 +1,8 @@
-import doctest
-
 import keras
 import numpy as np
 import pytest
 
-import kzoo.training.schedules
 from kzoo.training import LinearWarmup
-
-
-def test_examples_run():
-    runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(kzoo.training.schedules, globs=dict(vars(kzoo.training.schedules))):
-        runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 2
 
 
 def test_warmup_then_another_schedule_and_the_optimizer_round_trip():

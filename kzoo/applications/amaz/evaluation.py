@@ -4,8 +4,8 @@ import numpy as np
 
 from kzoo.applications.amaz.classifiers import train_final_classifiers
 from kzoo.applications.amaz.losses import quality_weights
-from kzoo.training.metrics import mean_confidence_interval, per_class_accuracy
-from kzoo.zsl.metrics import gzsl_scores as gzsl_metric
+from kzoo.metrics import class_accuracies, mean_confidence_interval
+from kzoo.metrics import gzsl_scores as gzsl_metric
 
 CLASSIFIERS = ("softmax", "weighted_softmax", "svm", "weighted_svm")
 
@@ -47,7 +47,7 @@ def zsl_scores(model, test_features, test_labels, class_attributes, unseen_class
     classifiers = train_final_classifiers(features, labels, unseen.size, quality, kinds=kinds, seed=seed, **options)
     scores, per_class, ci = {}, {}, {}
     for kind, classifier in classifiers.items():
-        accuracies, scores[kind] = per_class_accuracy(y_true, _predict(classifier, test_features), unseen.size)
+        accuracies, scores[kind] = class_accuracies(y_true, _predict(classifier, test_features), unseen.size)
         per_class[kind] = accuracies.tolist()
         ci[kind] = mean_confidence_interval(accuracies[np.isfinite(accuracies)])[1]
     scores["ci95"] = ci

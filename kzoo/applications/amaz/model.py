@@ -7,67 +7,15 @@ from keras import ops
 
 from kzoo import distribute, presets
 from kzoo.applications.amaz import losses
-from kzoo.applications.amaz.tasks import TASK_KEYS
+from kzoo.episodes.zero_shot import TASK_KEYS
 from kzoo.checks import check_float, check_int, check_sizes
 from kzoo.layers.attribute_modulator import AttributeModulator
+from kzoo.layers.dense_block import DenseBlock
 from kzoo.training.callbacks import DivergenceCheck
+from kzoo.training.inner_loop import adapt
 
 #: the three parameter groups of Algorithm 1, in the order they are updated
 PHASES = ("discriminator", "attribute", "generator")
-
-
-@keras.saving.register_keras_serializable(package="kzoo")
-class DenseBlock(keras.layers.Layer):
-    """One block of AMAZ's supplementary (its Figure 1), on the last axis.
-
-    - `"fdl"`: FDL(n) = Dense(n) -> Dropout -> LeakyReLU;
-    - `"fbd"`: FBD(n) = Dense(n) -> BatchNormalization(momentum) -> Dropout;
-    - `"fcd"`: Dense(n) -> Dropout (D's `FC(1024), Dropout(0.5)`);
-    - `"fc"`: Dense(n).
-
-    Args:
-        units: n. kind: one of the above. dropout: rate. Defaults to `0.5`.
-        negative_slope: LeakyReLU slope. Defaults to `0.2` (the supplementary's figure).
-        momentum: BatchNormalization momentum. Defaults to `0.8`.
-    """
-
-    KINDS = ("fdl", "fbd", "fcd", "fc")
-
-    def __init__(self, units, kind="fdl", dropout=0.5, negative_slope=0.2, momentum=0.8, **kwargs):
-        super().__init__(**kwargs)
-        if kind not in self.KINDS:
-            raise ValueError(f"Expected `kind` in {list(self.KINDS)}. Received: kind={kind!r}.")
-        self.units, self.kind, self.dropout = units, kind, dropout
-        self.negative_slope, self.momentum = negative_slope, momentum
-        self.dense = keras.layers.Dense(units, name="dense", dtype=self.dtype_policy)
-        self.norm = (keras.layers.BatchNormalization(momentum=momentum, name="norm", dtype=self.dtype_policy)
-                     if kind == "fbd" else None)
-        self.drop = keras.layers.Dropout(dropout, name="dropout") if kind != "fc" else None
-
-    def build(self, input_shape):
-        self.dense.build(input_shape)
-        output_shape = (*input_shape[:-1], self.units)
-        if self.norm is not None:
-            self.norm.build(output_shape)
-        if self.drop is not None:
-            self.drop.build(output_shape)
-
-    def call(self, inputs, training=None):
-        h = self.dense(inputs)
-        if self.norm is not None:
-            h = self.norm(h, training=training)
-        if self.drop is not None:
-            h = self.drop(h, training=training)
-        if self.kind == "fdl":
-            h = ops.leaky_relu(h, self.negative_slope)
-        return h
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "kind": self.kind, "dropout": self.dropout,
-                "negative_slope": self.negative_slope, "momentum": self.momentum}
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
@@ -514,19 +462,14 @@ class AMAZ(presets.PresetMixin, DivergenceCheck, keras.Model):
         optimizer = self._phase_optimizer(phase)
         scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         grads, variables, logs = self.phase_gradients(phase, batch, "support", optimizer if scaled else None)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            kept = [i for i, g in enumerate(grads) if g is not None]
-            reduced = context.all_reduce(tf.distribute.ReduceOp.MEAN, [grads[i] for i in kept])
-            grads = list(grads)
-            for i, g in zip(kept, reduced):
-                grads[i] = g
+        grads = distribute.all_reduce_mean(grads)
         rate = self.inner_learning_rates[PHASES.index(phase)]
         if scaled:  # mixed_float16: the step of the unscaled gradient
             rate = rate / optimizer.dynamic_scale
+        # Algorithm 1 writes the adapted weights into the model itself (not into fast weights)
         for variable, grad in zip(variables, grads):
             if grad is not None:
-                variable.assign_sub(ops.cast(rate, variable.dtype) * grad)
+                variable.assign(adapt([variable.value], [grad], ops.cast(rate, variable.dtype))[0])
         return logs
 
     def _phase_optimizer(self, phase):
