@@ -7,7 +7,7 @@ In README.md each table sits between `<!-- report.py: NAME -->` and
 `<!-- /report.py: NAME -->` lines (NAME = table1, table2, figure4); `--write`
 rewrites only what is between them.
 
-Every cell is the mean over the seeds that were run (`reproduce_regression.sh`: 0-4)
+Every cell is the mean over the seeds that were run (`reproduce.sh regression`: 0-4)
 of each seed's mean MSE on the same 600 test tasks, with the seed-to-seed 95% CI
 (Student t, n - 1 degrees of freedom): the spread a new training run would show.
 """
@@ -120,7 +120,7 @@ def alpha_curves(runs, alpha=1):
     ax.set_title(f"Sine, alpha = {alpha:g}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = HERE / f"table2_alpha{alpha:g}_training.png"
+    path = HERE / "results" / f"table2_alpha{alpha:g}_training.png"
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
@@ -181,7 +181,7 @@ def figure4(points):
     ax.set_ylim(0, 1)
     ax.set_title(f"MT-net, 10-shot polynomials ({points[0]['seeds']} seeds, 95% CI)", fontsize=9)
     fig.tight_layout()
-    path = HERE / "figure4_update_fraction.png"
+    path = HERE / "results" / "figure4_update_fraction.png"
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
