@@ -1,5 +1,8 @@
 """keras-tuner `HyperModel`s for the applications, with the search spaces their papers ablate.
 
+About 450 lines: one small HyperModel per application, sharing the tuner factory
+and the objective checks.
+
 Each application has a `kt.HyperModel` whose `build(hp)` returns a compiled, built
 model and whose `fit` forwards everything (`epochs`, `initial_epoch` from Hyperband,
 `validation_data`, callbacks) to `model.fit`, so the stock tuners work:

@@ -1,11 +1,20 @@
-"""Markdown tables from the JSON results of `reproduce.py` (paper numbers alongside).
+"""Writes the result tables of applications/amaz/README.md (the paper's numbers alongside).
 
-    python applications/amaz/report.py applications/amaz/results
+    python applications/amaz/report.py           # print the tables
+    python applications/amaz/report.py --write   # and rewrite them in the README
+
+Rows: `amaz` is the preset `amaz/glyphs_zsl` (its metadata), the others are
+results/<variant>.json of variant.py. Each table goes between
+`<!-- report.py: NAME -->` marker lines of the README.
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PRESET = HERE.parents[1] / "saved_models" / "amaz" / "glyphs_zsl" / "metadata.json"
 
 # Table II (AwA2 column) and Table IV of the paper, per-class top-1 accuracy (%)
 PAPER_ZSL_AWA2 = {"softmax": 67.6, "weighted_softmax": 68.2, "svm": 72.4, "weighted_svm": 71.7}
@@ -20,13 +29,21 @@ TABLE_IV_ROWS = {"t4_w": "w/o, w/o, w/o, w/o  (w * o)", "t4_sigmoid_w": "w/o, w/
                  "t4_base_minus_softmax": "w, -, softmax, w/o", "amaz": "w, +, sigmoid, w  (eq. 3)"}
 
 
+def runs():
+    """`{name: {"training": ..., "evaluation": ...}}`: the preset as `amaz`, and every results/*.json."""
+    found = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
+    if PRESET.exists():
+        found["amaz"] = json.loads(PRESET.read_text())
+    return found
+
+
 def diverged(run):
-    """`"NaN by iteration k"` when a training loss became NaN (the scores are then chance), else `None`."""
-    history = run.get("history", {})
+    """`"diverged: NaN by iteration k"` when a training loss became NaN (the scores are then chance)."""
+    history = run["training"]["history"]
     epochs = [i for i, values in enumerate(zip(*history.values())) if any(v != v for v in values)]
     if not epochs:
         return None
-    per_epoch = run["steps"] // max(1, len(next(iter(history.values()))))
+    per_epoch = run["training"]["steps"] // max(1, len(next(iter(history.values()))))
     return f"diverged: NaN by iteration {(epochs[0] + 1) * per_epoch}"
 
 
@@ -34,47 +51,63 @@ def pct(value, ci=None):
     return f"{100 * value:.1f}" + (f" ± {100 * ci:.1f}" if ci is not None else "")
 
 
-def main(folder):
-    runs = {p.stem: json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))}
-    lines = ["### ZSL, per-class top-1 accuracy (%) on the unseen classes, ± 95% CI over classes", "",
-             "| model | softmax | weighted-softmax | SVM | weighted-SVM | paper (AwA2) |", "| --- | ---: | ---: | ---: | ---: | --- |"]
+def zsl_cell(evaluation, kind):
+    return pct(evaluation["zsl"][kind], evaluation["zsl_ci95"][kind]) if kind in evaluation["zsl"] else "-"
+
+
+def tables(found):
+    blocks = {}
+    lines = ["| model | softmax | weighted-softmax | SVM | weighted-SVM | paper (AwA2) |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
     for name in ("amaz", "zsml"):
-        if name not in runs:
-            continue
-        zsl = runs[name]["zsl"]
-        cells = [pct(zsl[k], zsl["ci95"][k]) if k in zsl else "-" for k in PAPER_ZSL_AWA2]
-        paper = (" / ".join(f"{v}" for v in PAPER_ZSL_AWA2.values()) if name == "amaz"
-                 else f"ZSML {PAPER_ZSML_AWA2} (Table II)")
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {paper} |")
-    lines += ["", "### GZSL (%): u / s / H", "", "| model | weighted-softmax | weighted-SVM | paper (AwA2) |",
-              "| --- | --- | --- | --- |"]
+        if name in found:
+            e = found[name]["evaluation"]
+            paper = (" / ".join(f"{v}" for v in PAPER_ZSL_AWA2.values()) if name == "amaz"
+                     else f"ZSML {PAPER_ZSML_AWA2} (Table II)")
+            lines.append(f"| {name} | " + " | ".join(zsl_cell(e, k) for k in PAPER_ZSL_AWA2) + f" | {paper} |")
+    blocks["zsl"] = "\n".join(lines)
+    lines = ["| model | weighted-softmax | weighted-SVM | paper (AwA2) |", "| --- | --- | --- | --- |"]
     for name in ("amaz", "zsml"):
-        if name in runs and "gzsl" in runs[name]:
-            g = runs[name]["gzsl"]
+        if name in found and found[name]["evaluation"].get("gzsl"):
+            g = found[name]["evaluation"]["gzsl"]
             cells = [" / ".join(pct(g[k][m]) for m in ("u", "s", "H")) if k in g else "-" for k in PAPER_GZSL_AWA2]
             paper = "; ".join(" / ".join(map(str, v)) for v in PAPER_GZSL_AWA2.values()) if name == "amaz" else "-"
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {paper} |")
-    lines += ["", "### Zero-shot retrieval, precision of the top 5 / top 10 (%)", "", "| model | @5 | @10 |",
-              "| --- | ---: | ---: |"]
+    blocks["gzsl"] = "\n".join(lines)
+    lines = ["| model | @5 | @10 |", "| --- | ---: | ---: |"]
     for name in ("amaz", "zsml"):
-        if name in runs:
-            r = runs[name]["retrieval"]
+        if name in found:
+            r = found[name]["evaluation"]["retrieval"]
             lines.append(f"| {name} | {pct(r['ap@5'])} | {pct(r['ap@10'])} |")
-    lines += ["", "### Table IV: modulator operator (base, operator, activation, bias), ZSL accuracy (%)", "",
-              "| operator | kzoo SVM | kzoo softmax | paper SVM (AwA2) |", "| --- | ---: | ---: | ---: |"]
-    cell = lambda zsl, k: pct(zsl[k], zsl["ci95"][k]) if k in zsl else "-"
+    blocks["retrieval"] = "\n".join(lines)
+    lines = ["| operator | kzoo SVM | kzoo softmax | paper SVM (AwA2) |", "| --- | ---: | ---: | ---: |"]
     for name, row in TABLE_IV_ROWS.items():
-        if name in runs:
-            zsl, failed = runs[name]["zsl"], diverged(runs[name])
-            scores = f"{failed} | {failed}" if failed else f"{cell(zsl, 'svm')} | {cell(zsl, 'softmax')}"
+        if name in found:
+            e, failed = found[name]["evaluation"], diverged(found[name])
+            scores = f"{failed} | {failed}" if failed else f"{zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')}"
             lines.append(f"| {row} | {scores} | {PAPER_TABLE_IV[name]} |")
-    if "zsml" in runs:
-        zsl = runs["zsml"]["zsl"]
-        lines.append(f"| no modulation (ZSML-like) | {cell(zsl, 'svm')} | {cell(zsl, 'softmax')} | - |")
-    lines += ["", "Runs: " + "; ".join(f"{k}: {v['steps']} steps, {v['train_seconds']} s training, "
-                                       f"{v['eval_seconds']} s evaluation" for k, v in runs.items())]
-    print("\n".join(lines))
+    if "zsml" in found:
+        e = found["zsml"]["evaluation"]
+        lines.append(f"| no modulation (ZSML-like) | {zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')} | - |")
+    lines += ["", "Runs: " + "; ".join(f"{k}: {v['training']['steps']} meta-iterations, "
+                                       f"{v['training']['seconds']} s training" for k, v in found.items()) + "."]
+    blocks["table_iv"] = "\n".join(lines)
+    return blocks
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the README's tables")
+    args = parser.parse_args(argv)
+    blocks = tables(runs())
+    for name, table in blocks.items():
+        print(f"{name}:\n{table}\n")
+    if args.write:
+        from kzoo.files import write_marked_blocks
+
+        write_marked_blocks(HERE / "README.md", blocks, tag="report.py")
+        print(f"wrote {HERE / 'README.md'}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "applications/amaz/results")
+    main()

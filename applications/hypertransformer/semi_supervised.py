@@ -34,7 +34,7 @@ from kzoo.applications import HyperTransformer
 from kzoo.applications.hypertransformer import UnlabeledDropSchedule
 from kzoo.files import write_json, write_marked_blocks
 from kzoo.training import LinearWarmup, evaluate_episodes, format_score
-from kzoo.training.recipe import split_source
+from kzoo.episodes import split_source
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

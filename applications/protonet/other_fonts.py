@@ -20,9 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kzoo import episodes
 from kzoo.files import write_json
-from kzoo.cli import _load_preset as load_preset  # APPLICATION/NAME or a preset folder, as `kzoo evaluate`
+from kzoo.applications import from_preset as load_preset  # APPLICATION/NAME or a preset folder
 from kzoo.training import evaluate_episodes, format_score
-from kzoo.training.recipe import split_source
+from kzoo.episodes import split_source
 
 HERE = Path(__file__).resolve().parent
 PRESETS = ["protonet/omniglot_20way_1shot", "protonet/glyphs_20way_1shot", "hypertransformer/omniglot_20way_1shot",

@@ -4,7 +4,7 @@
     python applications/protonet/report.py --write  # and replaces it in README.md
 
 Every number comes from `saved_models/protonet/<preset>/metadata.json`, which the
-preset's own `kzoo fit` command (train_presets.sh) wrote: test accuracy on 600 fixed
+preset's own `kzoo fit` command (reproduce.sh) wrote: test accuracy on 600 fixed
 episodes with its 95% CI, the other sources' test parts scored beside it, and the
 validation score that selected the weights, where the recipe selected them.
 """

@@ -26,3 +26,10 @@ want glyphs_20way_1shot && kzoo fit protonet --data glyphs --ways 60 --shots 1 -
   --steps 2000 --steps-per-epoch 200 --eval-ways 20 --eval-shots 1 --eval-episodes 600 \
   --description "ProtoNet, 64 channels, built-in glyphs (6 train scripts), 20-way 1-shot" \
   --save-preset "$(preset glyphs_20way_1shot)" --overwrite "$@"
+
+# The fonts check (FONTS=DIR: a folder of .ttf/.otf files kzoo never renders, e.g. GNU FreeFont),
+# then the README's table from the presets' metadata.
+if [ -z "${ONLY:-}" ]; then
+  [ -z "${FONTS:-}" ] || python applications/protonet/other_fonts.py --fonts "$FONTS"
+  python applications/protonet/report.py --write
+fi

@@ -1,40 +1,42 @@
-"""Prints the README's result tables from applications/tafenet/results/*.json.
+"""Writes the result tables of applications/tafenet/README.md from the presets' metadata and results/*.json.
 
-    python applications/tafenet/scripts/tables.py
+    python applications/tafenet/report.py           # print the tables
+    python applications/tafenet/report.py --write   # and rewrite them in the README
+
+Each table goes between `<!-- report.py: NAME -->` marker lines of the README.
 """
 
+import argparse
 import json
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PRESETS = HERE.parents[1] / "saved_models" / "tafenet"
 
 GZSL_ROWS = [
     ("bilinear_attributes", "bilinear compatibility x W a (ALE/DeViSE-style softmax)"),
     ("tafenet_attributes_beta0", "TAFE-Net without embedding loss (beta = 0)"),
-    ("tafenet_attributes_beta0.1", "TAFE-Net, beta = 0.1"),
-    ("preset_glyphs_gzsl_eval", "preset `glyphs_gzsl` re-evaluated (= the row above)"),
+    ("preset:glyphs_gzsl", "TAFE-Net, beta = 0.1 (preset `glyphs_gzsl`)"),
     ("tafenet_attributes_beta0.1_reference_variant",
-     "TAFE-Net, beta = 0.1, linear generators, positives x63 in eq. (6)"),
+     "TAFE-Net, beta = 0.1, linear generators, positives x63 in eq. (6) (the authors' code)"),
 ]
 COMPOSITION_ROWS = [
-    ("bilinear_attributes", "bilinear", "attribute vectors"),
-    ("bilinear_onehot", "bilinear", "one-hot diacritic ++ one-hot letter"),
-    ("tafenet_attributes_beta0.1", "TAFE-Net", "attribute vectors"),
-    ("tafenet_onehot_beta0.1", "TAFE-Net", "one-hot diacritic ++ one-hot letter"),
+    ("bilinear_attributes", "bilinear", "attribute vectors (81-d)"),
+    ("bilinear_onehot", "bilinear", "one-hot diacritic ++ one-hot letter (162-d)"),
+    ("preset:glyphs_gzsl", "TAFE-Net (`glyphs_gzsl`)", "attribute vectors (81-d)"),
+    ("preset:glyphs_composition_onehot", "TAFE-Net (`glyphs_composition_onehot`)",
+     "one-hot diacritic ++ one-hot letter (162-d)"),
 ]
 
 
 def load(name):
+    """A result dict: `preset:NAME` reads the preset's recorded evaluation, else results/NAME.json."""
+    if name.startswith("preset:"):
+        path = PRESETS / name.split(":", 1)[1] / "metadata.json"
+        return json.loads(path.read_text())["evaluation"] if path.exists() else None
     path = RESULTS / f"{name}.json"
-    if not path.exists():
-        return None
-    result = json.loads(path.read_text())
-    preset = RESULTS / "preset_glyphs_gzsl_eval.json"
-    if "ci95" not in result and preset.exists():  # the first runs predate the intervals
-        again = json.loads(preset.read_text())
-        if all(again.get(k) == result.get(k) for k in ("u", "s", "H", "top1", "mAP")):
-            result["ci95"] = again["ci95"]  # the preset is that same model, re-scored
-    return result
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def pct(value):
@@ -42,38 +44,69 @@ def pct(value):
 
 
 def ci(result, key):
-    if not result.get("ci95") or key not in result["ci95"]:
+    if key not in result.get("ci95", {}):
         return ""
     lo, hi = result["ci95"][key]
     return f" [{pct(lo)}, {pct(hi)}]"
 
 
-def main():
-    print("GZSL on the glyph compositional set (per-class top-1 %, 95% bootstrap CI over classes)\n")
-    print("| method | u | s | H |\n|---|---|---|---|")
+def gzsl_table():
+    lines = ["| method (glyph compositional set, 173 unseen / 519 seen classes) | u | s | H |", "|---|---|---|---|"]
     for name, label in GZSL_ROWS:
         r = load(name)
         if r:
-            print(f"| {label} | {pct(r['u'])}{ci(r, 'u')} | {pct(r['s'])}{ci(r, 's')} | {pct(r['H'])}{ci(r, 'H')} |")
-    print("\nUnseen (diacritic, letter) pairs: test-unseen images ranked over the unseen pairs (%)\n")
-    print("| method | task description | top-1 | top-2 | top-3 | mAP |\n|---|---|---|---|---|---|")
+            lines.append(f"| {label} | {pct(r['u'])}{ci(r, 'u')} | {pct(r['s'])}{ci(r, 's')} "
+                         f"| {pct(r['H'])}{ci(r, 'H')} |")
+    return "\n".join(lines)
+
+
+def composition_table():
+    lines = ["| method | task description | top-1 | top-2 | top-3 | mAP |", "|---|---|---|---|---|---|"]
     for name, method, kind in COMPOSITION_ROWS:
         r = load(name)
         if r:
-            print(f"| {method} | {kind} | {pct(r['top1'])}{ci(r, 'top1')} | {pct(r['top2'])} | {pct(r['top3'])} "
-                  f"| {pct(r['mAP'])} |")
-    for name in ("sparsity", "sparsity_coarse"):
-        r = load(name)
-        if r:
-            print(f"\nDynamic sparsity, {name}.json ({r['data']}, {r['split']}, {r['epochs']} epochs)\n")
-            print("| beta | test accuracy % | FLOPs saved % | MACs / image (5th-95th percentile) "
-                  "| channels input-dependent % |\n|---|---|---|---|---|")
-            for row in r["rows"]:
-                spread = row.get("macs_per_image_p5_p95")
-                spread = f" ({spread[0]:,}-{spread[1]:,})" if spread else ""
-                varying = pct(row["channels_input_dependent"]) if "channels_input_dependent" in row else "-"
-                print(f"| {row['beta']:g} | {pct(row['test_accuracy'])} | {pct(row['flops_saved'])} "
-                      f"| {row['mean_macs_per_image']:,}{spread} | {varying} |")
+            lines.append(f"| {method} | {kind} | {pct(r['top1'])}{ci(r, 'top1')} | {pct(r['top2'])} "
+                         f"| {pct(r['top3'])} | {pct(r['mAP'])} |")
+    return "\n".join(lines)
+
+
+def sparsity_table():
+    r = load("sparsity")
+    lines = ["| beta (eq. 7) | test accuracy % | FLOPs saved % | MACs / image, mean (5th-95th percentile over "
+             "test images) | channels on for some images, off for others % |", "|---|---|---|---|---|"]
+    for row in (r or {}).get("rows", []):
+        spread = row.get("macs_per_image_p5_p95")
+        spread = f" ({spread[0]:,}-{spread[1]:,})" if spread else ""
+        saved = pct(row["flops_saved"]) + (" (meta-learner overhead)" if row["flops_saved"] < 0 else "")
+        lines.append(f"| {row['beta']:g} | {pct(row['test_accuracy'])} | {saved} "
+                     f"| {row['mean_macs_per_image']:,}{spread} | {pct(row['channels_input_dependent'])} |")
+    return "\n".join(lines)
+
+
+def presets_table():
+    lines = ["| preset | task descriptions | trained by | recorded |", "|---|---|---|---|"]
+    for folder in sorted(PRESETS.iterdir()):
+        meta = json.loads((folder / "metadata.json").read_text())
+        e = meta["evaluation"]
+        lines.append(f"| `{folder.name}` | {meta['training']['descriptions']} | `{meta['command']}` | "
+                     f"u {pct(e['u'])}, s {pct(e['s'])}, H {pct(e['H'])}; unseen pairs top-1 {pct(e['top1'])}, "
+                     f"mAP {pct(e['mAP'])} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the README's tables")
+    args = parser.parse_args(argv)
+    blocks = {"gzsl": gzsl_table(), "composition": composition_table(), "sparsity": sparsity_table(),
+              "presets": presets_table()}
+    for name, table in blocks.items():
+        print(f"{name}:\n{table}\n")
+    if args.write:
+        from kzoo.files import write_marked_blocks
+
+        write_marked_blocks(HERE / "README.md", blocks, tag="report.py")
+        print(f"wrote {HERE / 'README.md'}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Dynamic per-input channel sparsity (TAFE-Net Sections 3.4/4.4, Figure 5) on glyph classification.
 
-    nice -n 5 python applications/tafenet/scripts/sparsity.py --betas 0 0.01 0.03 0.1 0.3 --epochs 12
+    nice -n 5 python applications/tafenet/sparsity.py --betas 0 0.01 0.03 0.1 0.3 --epochs 12
 
 Data: `episodes.glyphs(max_classes=200)` (200 characters of 15 scripts, 20 renderings
 each); per class 15 images train, 5 test (fixed by seed 0). For each beta (L1 weight
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv=None):
@@ -36,7 +36,7 @@ def main(argv=None):
     import matplotlib.pyplot as plt
 
     from kzoo import episodes
-    from kzoo.applications.tafenet_dynamic import DynamicTAFENet
+    from kzoo.applications.tafenet.dynamic import DynamicTAFENet
 
     src = episodes.glyphs(max_classes=args.classes)
     rng = np.random.default_rng(args.seed)

@@ -42,14 +42,13 @@ import numpy as np
 
 from kzoo.files import write_json
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from kzoo.applications.task2vec.selection import SCRIPT_FAMILIES, linear_probe_error, taxonomy_correlation
 
-from model_selection import FAMILY, linear_probe_error, taxonomy_correlation  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 HELD_OUT = ("Armenian", "Greek", "Hebrew", "Lao", "Ogham")
 DISTRACTORS = ("Latin", "Cyrillic", "Georgian", "Arabic", "Canadian Aboriginal")
-FAMILY = dict(FAMILY, **{"Canadian Aboriginal": "Canadian Aboriginal", "Omniglot": "Omniglot (all)"})
+FAMILY = dict(SCRIPT_FAMILIES, **{"Canadian Aboriginal": "Canadian Aboriginal", "Omniglot": "Omniglot (all)"})
 
 
 def halves(names, rng):
@@ -288,7 +287,7 @@ def cached_expert(probe, expert, args):
 def evaluate(tasks, experts, extractors, generic, t2v, expert_emb, expert_dom, shots, args):
     """Ground truth and every selection rule for one number of shots."""
     from kzoo.applications import Model2Vec, d_asym, d_sym
-    from kzoo.training.task_plots import plot_distance_matrix
+    from kzoo.applications.task2vec.plots import plot_distance_matrix
 
     errors = np.array([[linear_probe_error(x, t) for x in extractors] for t in tasks])
     generic_errors = np.array([linear_probe_error(generic, t) for t in tasks])
@@ -311,7 +310,7 @@ def evaluate(tasks, experts, extractors, generic, t2v, expert_emb, expert_dom, s
         everything = expert_matched + task_emb
         plot_names = [f"expert {e}" for e in names] + [t["name"] for t in tasks]
         plot_distance_matrix(np.array([[d_sym(a, b) for b in everything] for a in everything]), plot_names,
-                             HERE / f"mixed_distance_matrix_{args.method}.png",
+                             HERE / "results" / f"mixed_distance_matrix_{args.method}.png",
                              groups=[e["family"] for e in experts] + [t["family"] for t in tasks],
                              title=f"Task2Vec d_sym ({args.method}), experts (task-sized samples), {shots}-shot tasks")
     return {

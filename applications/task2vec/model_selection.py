@@ -21,17 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kzoo.applications.task2vec.selection import SCRIPT_FAMILIES as FAMILY
+from kzoo.applications.task2vec.selection import linear_probe_error, taxonomy_correlation
 from kzoo.files import write_json
 
 HERE = Path(__file__).resolve().parent
 GLYPH_SCRIPTS = ("Armenian", "Greek", "Hebrew", "Lao", "Ogham")
-# the probe's 5 held-out scripts; script families (writing-system genealogy) for the taxonomy-vs-distance check
-FAMILY = {
-    "Latin": "European", "Greek": "European", "Cyrillic": "European", "Armenian": "Caucasian",
-    "Georgian": "Caucasian", "Hebrew": "Semitic", "Arabic": "Semitic", "Early_Aramaic": "Semitic",
-    "Tifinagh": "Semitic", "Lao": "Brahmic", "Sanskrit": "Brahmic", "Balinese": "Brahmic", "Tagalog": "Brahmic",
-    "Japanese_(katakana)": "East Asian", "Korean": "East Asian", "Ogham": "Ogham",
-}
 
 
 def build_tasks(classes, seed=0, per_alphabet=1):
@@ -86,19 +81,6 @@ def fine_tune(base, task, epochs, seed, learning_rate=1e-3):
     return keras.Model(probe.inputs, features)
 
 
-def linear_probe_error(extractor, task, ridge=1e-2):
-    """Test error of a ridge-regression (one-hot targets) linear classifier on the extractor's features."""
-    f_train = extractor.predict(task["x_train"], batch_size=256, verbose=0).astype(np.float64)
-    f_test = extractor.predict(task["x_test"], batch_size=256, verbose=0).astype(np.float64)
-    mean, std = f_train.mean(0), f_train.std(0) + 1e-6
-    f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
-    f_train = np.hstack([f_train, np.ones((len(f_train), 1))])
-    f_test = np.hstack([f_test, np.ones((len(f_test), 1))])
-    targets = np.eye(int(task["y_train"].max()) + 1)[task["y_train"]]
-    w = np.linalg.solve(f_train.T @ f_train + ridge * len(f_train) * np.eye(f_train.shape[1]), f_train.T @ targets)
-    return float(np.mean(np.argmax(f_test @ w, 1) != task["y_test"]))
-
-
 def selection_table(errors, generic, distances_by_rule, model2vec_choice):
     """Mean error of the optimal expert and the relative increase of each selection rule (leave-one-out)."""
     n = errors.shape[0]
@@ -114,24 +96,6 @@ def selection_table(errors, generic, distances_by_rule, model2vec_choice):
         table[rule] = {"mean_error": float(chosen.mean()),
                        "relative_increase": float(chosen.mean() / optimal.mean() - 1.0)}
     return table
-
-
-def taxonomy_correlation(distances, families, rng, permutations=2000):
-    """Mean within- vs across-family d_sym, the point-biserial correlation and a label-permutation p-value."""
-    n = len(families)
-    iu = np.triu_indices(n, 1)
-    fam = np.array(families)
-
-    def stats(f):
-        different = (f[:, None] != f[None, :])[iu].astype(float)
-        return np.corrcoef(different, distances[iu])[0, 1], different
-
-    r, different = stats(fam)
-    null = np.array([stats(rng.permutation(fam))[0] for _ in range(permutations)])
-    return {"within_family_mean": float(distances[iu][different == 0].mean()),
-            "across_family_mean": float(distances[iu][different == 1].mean()),
-            "pairs_within": int((different == 0).sum()), "pairs_across": int((different == 1).sum()),
-            "correlation": float(r), "permutation_p": float((np.sum(null >= r) + 1) / (permutations + 1))}
 
 
 def main(argv=None):
@@ -152,7 +116,7 @@ def main(argv=None):
 
     from kzoo.applications import Model2Vec, Task2Vec, d_asym, d_sym
     from kzoo.applications.task2vec import distance_matrix, load_probe_preset
-    from kzoo.training.task_plots import plot_distance_matrix, plot_embedding_2d
+    from kzoo.applications.task2vec.plots import plot_distance_matrix, plot_embedding_2d
 
     start = time.time()
     tasks = build_tasks(args.classes, args.seed, args.tasks_per_alphabet)
@@ -219,9 +183,9 @@ def main(argv=None):
         results["taxonomy"][method + " (glyph tasks only)"] = taxonomy_correlation(
             sym[np.ix_(glyph, glyph)], [results["families"][i] for i in glyph], rng)
         results.setdefault("norms", {})[method] = [float(np.abs(e.vector - e.trivial).sum()) for e in embeddings]
-        plot_distance_matrix(sym, names, HERE / f"distance_matrix_{method}.png", groups=results["families"],
+        plot_distance_matrix(sym, names, HERE / "results" / f"distance_matrix_{method}.png", groups=results["families"],
                              title=f"Task2Vec d_sym ({method})")
-        plot_embedding_2d(sym, names, HERE / f"embedding_2d_{method}.png", groups=results["families"],
+        plot_embedding_2d(sym, names, HERE / "results" / f"embedding_2d_{method}.png", groups=results["families"],
                           title=f"Task2Vec tasks, MDS of d_sym ({method})")
         # label-name permutation: the same task with permuted class ids
         task = tasks[0]

@@ -222,8 +222,27 @@ class EpisodicModel(presets.PresetMixin, DivergenceCheck, keras.Model):
             iterator, data_batch = None, (x, y)
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
+    def default_optimizer(self):
+        """The optimizer `compile()` uses unless given one: Adam(1e-3); applications override it with their paper's."""
+        return keras.optimizers.Adam(1e-3)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """`compile` with the application's defaults.
+
+        `"auto"` means `default_optimizer()`, and for classifiers the query
+        cross-entropy on logits and accuracy (regressors: mean squared error).
+        """
+        if optimizer == "auto":
+            optimizer = self.default_optimizer()
+        if loss == "auto":
+            loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if self.classification
+                    else keras.losses.MeanSquaredError())
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")] if self.classification else []
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
     def compile_from_config(self, config):
-        """Recompiles a loaded `.keras` model (applications override `compile` with defaults)."""
+        """Recompiles a loaded `.keras` model with its saved compile arguments."""
         config = keras.saving.deserialize_keras_object(config)
         self.compile(**config)
         if self.built:

@@ -1,4 +1,8 @@
-"""HyperTransformer (Zhmoginov, Sandler & Vladymyrov, ICML 2022)."""
+"""HyperTransformer (Zhmoginov, Sandler & Vladymyrov, ICML 2022).
+
+About 430 lines: the transformer that generates the weights (Sect. 3), the generated
+CNN that uses them, and their shared per-layer weight layout are one model.
+"""
 
 import math
 
@@ -374,18 +378,12 @@ class HyperTransformer(EpisodicModel):
 
     # -- training -----------------------------------------------------------------------
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """`compile` with the paper's defaults: SGD, lr 0.02 x 0.95 every 100k steps (Appendix C),
-        query cross-entropy, accuracy. For short runs pass Adam, with a warm-up for `generate="all"`:
+    def default_optimizer(self):
+        """The paper's: SGD, lr 0.02 x 0.95 every 100k steps (Appendix C). For short runs pass Adam to
+        `compile`, with a warm-up for `generate="all"`:
         `optimizer=keras.optimizers.Adam(kzoo.training.LinearWarmup(1e-3, warmup_steps=1000))`."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
-                0.02, decay_steps=100_000, decay_rate=0.95, staircase=True))
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        return keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(
+            0.02, decay_steps=100_000, decay_rate=0.95, staircase=True))
 
     def test_step(self, data):
         logs = super().test_step(data)

@@ -259,12 +259,10 @@ class MTNet(EpisodicModel):
         return trackers + [self.fraction_tracker]
 
     def compile(self, optimizer="auto", **kwargs):
-        """Adam(1e-3) by default (the paper's meta-optimizer); losses are built in."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
+        """Adam(1e-3) by default (the paper's meta-optimizer, `default_optimizer`); losses and metrics are built in."""
         kwargs.pop("loss", None)
         kwargs.pop("metrics", None)
-        super().compile(optimizer=optimizer, **kwargs)
+        keras.Model.compile(self, optimizer=self.default_optimizer() if optimizer == "auto" else optimizer, **kwargs)
 
     def _query_losses(self, x, query_y, training):
         """Per-task query losses and outputs, before and after adaptation."""

@@ -90,16 +90,6 @@ class ProtoNet(EpisodicModel):
         prototypes = prototypes / ops.maximum(ops.norm(prototypes, axis=-1, keepdims=True), 1e-6)
         return self.scale * ops.einsum("tqd,tnd->tqn", query, prototypes)
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        """`compile` with the paper's defaults: Adam(1e-3), query cross-entropy, accuracy."""
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "blocks": self.blocks,
                 "distance": self.distance}

@@ -27,9 +27,10 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
         after: optional schedule for the steps after the warm-up. Defaults to the
             constant `learning_rate`.
 
-    >>> schedule = LinearWarmup(1e-3, warmup_steps=100)
-    >>> [round(float(schedule(step)), 6) for step in (0, 49, 99, 1000)]
-    [1e-05, 0.0005, 0.001, 0.001]
+    Examples:
+        >>> schedule = LinearWarmup(1e-3, warmup_steps=100)
+        >>> [round(float(schedule(step)), 6) for step in (0, 49, 99, 1000)]
+        [1e-05, 0.0005, 0.001, 0.001]
     """
 
     def __init__(self, learning_rate, warmup_steps, after=None):

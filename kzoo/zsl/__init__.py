@@ -7,7 +7,8 @@ glyph set, and the GZSL / composition metrics.
 >>> awa2 = zsl.load_xlsa17("xlsa17/data/AWA2")  # res101.mat + att_splits.mat  # doctest: +SKIP
 """
 
-from kzoo.zsl.compositional import composition_tasks, glyph_compositions, save_glyph_backbone
+from kzoo.zsl.backbone import save_glyph_backbone
+from kzoo.zsl.compositional import composition_tasks, glyph_compositions
 from kzoo.zsl.dataset import SPLITS, ZeroShotData, statistics_table
 from kzoo.metrics import (average_precision, gzsl_scores, harmonic_mean, mean_average_precision,
                               per_class_accuracy, top_k_accuracy)

@@ -97,7 +97,8 @@ def test_preset_round_trip(name, factory, source, episode, tmp_path):
     model = _trained(factory, source)
     x, _ = episode
     folder = model.save_to_preset(tmp_path / "preset", {"command": "test"})
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metadata.json", "model.weights.h5"]
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metadata.json", "model.weights.h5", "serving"]
+    assert (folder / "serving" / "1" / "saved_model.pb").exists()
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["parameters"] == model.count_params() and meta["command"] == "test"
     loaded = type(model).from_preset(str(folder))

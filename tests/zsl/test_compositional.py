@@ -3,7 +3,7 @@ import pytest
 
 from kzoo import zsl
 from kzoo.episodes.glyph_source import _check_fonts
-from kzoo.zsl import compositional
+from kzoo.zsl import backbone, compositional
 
 SMALL = dict(image_size=16, examples_per_class=5, scripts=["Latin"], bases="aeouAEOU", backbone_channels=4,
              backbone_epochs=1, verbose=0)
@@ -112,4 +112,4 @@ def test_backbone_weights_bad_input(font, tmp_path):
         zsl.save_glyph_backbone(tmp_path / "b", colour="red")
     # "auto" with arguments no shipped backbone was trained for trains one (SMALL is such a case)
     args, _ = compositional._data_arguments(16, 5, 0.25, 0.2, ["Latin"], "aeouAEOU", [font], 2, 4, 1, 0)
-    assert compositional._backbone_folder("auto", args) is None
+    assert backbone.backbone_folder("auto", args) is None

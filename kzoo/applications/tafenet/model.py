@@ -1,4 +1,9 @@
-"""TAFE-Net: Task-Aware Feature Embedding Networks (Wang, Yu, Wang, Darrell & Gonzalez, CVPR 2019)."""
+"""TAFE-Net: Task-Aware Feature Embedding Networks (Wang, Yu, Wang, Darrell & Gonzalez, CVPR 2019).
+
+About 460 lines: the model, its (features, class description) pair scoring, its two
+optimizers and the `fit` / `evaluate` / `predict` wrappers that take the descriptions
+belong to one class.
+"""
 
 import keras
 import numpy as np

@@ -62,16 +62,15 @@ class Task2Vec:
             `feature_layer`, `max_samples`, `batch_size`, `epochs`, `head_epochs`,
             `beta`, `balanced`, ...).
 
-    Example:
-
-    >>> from kzoo import episodes
-    >>> from kzoo.applications import Task2Vec, d_sym
-    >>> t2v = Task2Vec.from_preset("probe_glyphs_resnet", method="montecarlo", max_samples=256)
-    >>> glyphs = episodes.glyphs()
-    >>> greek = glyphs.subset([c for c in range(glyphs.num_classes) if glyphs.alphabets[c] == "Greek"][:10])
-    >>> a = t2v.embed(greek, seed=0)
-    >>> a.vector.shape == (t2v.fisher.num_filters,), round(d_sym(a, a), 6)
-    (True, 0.0)
+    Examples:
+        >>> from kzoo import episodes
+        >>> from kzoo.applications import Task2Vec, d_sym
+        >>> t2v = Task2Vec.from_preset("probe_glyphs_resnet", method="montecarlo", max_samples=256)
+        >>> glyphs = episodes.glyphs()
+        >>> greek = glyphs.subset([c for c in range(glyphs.num_classes) if glyphs.alphabets[c] == "Greek"][:10])
+        >>> a = t2v.embed(greek, seed=0)
+        >>> a.vector.shape == (t2v.fisher.num_filters,), round(d_sym(a, a), 6)
+        (True, 0.0)
 
     Reference: Achille et al., "Task2Vec: Task Embedding for Meta-Learning", ICCV 2019.
     """
