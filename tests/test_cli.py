@@ -36,7 +36,7 @@ def test_list_shows_applications_and_presets(capsys):
     for name in ("protonet", "mtnet", "hypertransformer", "tafenet", "amaz", "task2vec"):
         assert f"\n{name} (kzoo.applications." in "\n" + out
     assert "protonet/omniglot_20way_1shot" in out and "test episodes" in out
-    assert "tafenet/glyphs_gzsl" in out and "GZSL H" in out and "task2vec/probe_glyphs_resnet" in out
+    assert "tafenet/glyphs_gzsl" in out and "GZSL u" in out and "task2vec/probe_glyphs_resnet" in out
 
 
 def test_data_show_writes_a_png(folder, tmp_path, capsys):

@@ -76,7 +76,7 @@ class ConvBackbone(keras.layers.Layer):
         return keras.ops.reshape(x, (-1, height * width * channels))
 
     def compute_output_spatial_shape(self, input_shape):
-        """Height and width after the blocks: halved (rounded down) by every block."""
+        """Height and width after the blocks: halved by every block (rounded down by the max-pools, up by stride-2 convs)."""
         height, width = input_shape[1], input_shape[2]
         for _ in range(self.blocks):
             # a stride-2 'same' conv rounds up, a 2x2 'valid' max-pool rounds down

@@ -36,7 +36,7 @@ class DenseBlock(keras.layers.Layer):
         self.dense = keras.layers.Dense(units, name="dense", dtype=self.dtype_policy)
         self.norm = (keras.layers.BatchNormalization(momentum=momentum, name="norm", dtype=self.dtype_policy)
                      if kind == "fbd" else None)
-        self.drop = keras.layers.Dropout(dropout, name="dropout") if kind != "fc" else None
+        self.drop = keras.layers.Dropout(dropout, name="dropout", dtype=self.dtype_policy) if kind != "fc" else None
 
     def build(self, input_shape):
         self.dense.build(input_shape)

@@ -9,7 +9,7 @@ from kzoo.checks import check_float, check_int
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class MaskedTransformCell(keras.layers.Layer):
-    """A dense or conv cell of an MT-net: `y = T (W x + b)`, eq. (7).
+    """A dense or conv cell of an MT-net: `y = T (W x + b)`, eq. (7) (computed on row vectors, `(x W + b) T`).
 
     The task learner adapts only the fast weights W (`kernel`) and b (`bias`), with
     the masked update of eq. (8): `W' = W - alpha * M * grad_W`. The meta-learner

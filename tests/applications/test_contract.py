@@ -235,3 +235,141 @@ def test_plain_keras_callbacks_work(name, factory, source, tmp_path):
                         callbacks=callbacks, verbose=0)
     assert "val_loss" in history.history and (tmp_path / "best.keras").exists()
     assert any((tmp_path / "tb").rglob("events.out.tfevents*"))
+
+
+# -- the applications that do not take episodes, through the same checks -------------------------
+#
+# Each row: how to build a small trained model, one input of its serving signature (by name),
+# and bad inputs with the error they must raise. Together with CLASSIFIERS and REGRESSORS above
+# this table covers every entry of kzoo.applications.APPLICATIONS (test_every_application_is_in_the_table).
+
+def _tafenet():
+    from kzoo.applications import TAFENet
+
+    rng = np.random.default_rng(0)
+    tasks = rng.uniform(size=(10, 4)).astype("float32")
+    y = np.repeat(np.arange(8), 5)
+    x = (tasks[y] @ rng.normal(size=(4, 6)) + 0.1 * rng.normal(size=(40, 6))).astype("float32")
+    model = TAFENet(feature_dim=6, task_dim=4, hidden_units=(8, 8), task_units=8, classifier_units=8)
+    model.compile(run_eagerly=True)
+    model.fit(x, y, tasks=tasks, classes=np.arange(8), batch_size=20, epochs=1, verbose=0)
+    return model
+
+
+def _amaz():
+    from kzoo.applications import AMAZ
+    from kzoo.episodes import zero_shot_tasks
+
+    rng = np.random.default_rng(0)
+    attributes = rng.uniform(size=(8, 4)).astype("float32")
+    labels = np.repeat(np.arange(8), 6)
+    features = np.maximum(attributes[labels] @ rng.normal(size=(4, 6)), 0).astype("float32")
+    model = AMAZ(feature_dim=6, attribute_dim=4, num_classes=6, generator_units=(8,), embedding_dim=4,
+                 discriminator_units=(8,), classifier_units=(8,), decoder_units=(8,))
+    model.compile(run_eagerly=True)
+    model.fit(zero_shot_tasks(features, labels, attributes, np.arange(6), ways=2, shots=2, queries=2, tasks=2),
+              steps_per_epoch=1, epochs=1, verbose=0)
+    return model
+
+
+def _task2vec():
+    from kzoo.applications import Task2Vec
+    from kzoo.applications.task2vec import probe_resnet
+
+    keras.utils.set_random_seed(0)
+    return Task2Vec(probe_resnet(5, input_shape=(16, 16, 1), widths=(4, 4, 4, 4)), method="montecarlo",
+                    max_samples=16, head_epochs=1)
+
+
+OTHER_APPLICATIONS = [
+    ("tafenet", _tafenet, lambda rng: {"features": rng.normal(size=(3, 6)), "tasks": rng.uniform(size=(5, 4))},
+     [({"features": np.ones((3, 7)), "tasks": np.ones((5, 4))}, "feature_dim=6")]),
+    ("amaz", _amaz, lambda rng: {"attributes": rng.uniform(size=(3, 4)), "noise": rng.normal(size=(3, 4))},
+     [({"attributes": np.ones((3, 5)), "noise": np.ones((3, 4))}, "attributes"),
+      ({"attributes": np.ones((3, 4))}, "attributes', 'noise'")]),
+    ("task2vec", _task2vec, lambda rng: {"images": rng.uniform(size=(3, 16, 16, 1))}, []),
+]
+OTHER_IDS = [row[0] for row in OTHER_APPLICATIONS]
+
+
+def _as_float32(inputs):
+    return {k: np.asarray(v, "float32") for k, v in inputs.items()}
+
+
+def _outputs(model, inputs):
+    return {k: np.asarray(v) for k, v in model.serve(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+
+
+@pytest.fixture(scope="module")
+def other_models():
+    return {name: build() for name, build, _, _ in OTHER_APPLICATIONS}
+
+
+def test_every_application_is_in_the_table():
+    from kzoo.applications import APPLICATIONS
+
+    factories = [getattr(row, "values", row)[1] for row in CLASSIFIERS + REGRESSORS]
+    episodic = {type(factory()).__name__ for factory in factories}
+    missing = {name for name, cls in APPLICATIONS.items() if cls.__name__ not in episodic and name not in OTHER_IDS}
+    assert not missing, f"applications without contract rows: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", [n for n in OTHER_IDS if n != "task2vec"])
+def test_other_application_config_and_keras_file_round_trip(name, other_models, tmp_path):
+    # Task2Vec is not a Keras model (a probe network and an estimator): its probe is, and the
+    # preset test below round-trips it.
+    model = other_models[name]
+    inputs = _as_float32(next(r for r in OTHER_APPLICATIONS if r[0] == name)[2](np.random.default_rng(1)))
+    clone = type(model).from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    for key, value in _outputs(model, inputs).items():
+        np.testing.assert_allclose(_outputs(loaded, inputs)[key], value, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name", OTHER_IDS)
+def test_other_application_preset_round_trip_and_clean_process_serving(name, other_models, tmp_path):
+    model = other_models[name]
+    _, _, make_inputs, _ = next(r for r in OTHER_APPLICATIONS if r[0] == name)
+    inputs = _as_float32(make_inputs(np.random.default_rng(2)))
+    folder = model.save_to_preset(tmp_path / "preset", {"command": "test"})
+    loaded = type(model).from_preset(str(folder))
+    expected = _outputs(model, inputs)
+    for key, value in _outputs(loaded, inputs).items():
+        np.testing.assert_allclose(value, expected[key], atol=1e-5, err_msg=key)
+    served_folder = folder / "serving" / "1"
+    np.savez(tmp_path / "in.npz", **inputs)
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["kzoo"] = None
+        import numpy as np
+        import tensorflow as tf
+        data = np.load(sys.argv[2])
+        out = tf.saved_model.load(sys.argv[1]).signatures["serving_default"](
+            **{k: tf.constant(data[k]) for k in data.files})
+        np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})
+    """)
+    subprocess.run([sys.executable, "-c", script, str(served_folder), str(tmp_path / "in.npz"),
+                    str(tmp_path / "out.npz")], check=True, timeout=300)
+    served = np.load(tmp_path / "out.npz")
+    assert set(served.files) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(served[key], value, rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name, bad, match", [(n, b, m) for n, _, _, cases in OTHER_APPLICATIONS
+                                              for b, m in cases])
+def test_other_application_bad_inputs_name_the_input(name, bad, match, other_models):
+    model = other_models[name]
+    with pytest.raises(ValueError, match=match):
+        model({k: np.asarray(v, "float32") for k, v in bad.items()})
+
+
+def test_task2vec_bad_task_names_the_problem(other_models):
+    t2v = other_models["task2vec"]
+    images = np.random.default_rng(0).uniform(size=(8, 16, 16, 1)).astype("float32")
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        t2v.embed((images, np.zeros(8, "int32")))
+    with pytest.raises(ValueError, match="images"):
+        t2v.embed((images[..., 0], np.arange(8) % 2))
