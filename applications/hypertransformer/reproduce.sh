@@ -16,6 +16,7 @@
 # With a learning-rate warm-up over the first third of training (kzoo fit --warmup-steps): the
 # same names with a _warmup suffix (ht_all_8_warmup, ht_logits_8_warmup, ht_all_4_warmup, ...).
 # semi: semi-supervised 1-shot with 0, 2 and 4 unlabeled samples per class (semi_supervised.py).
+# report: the README's Omniglot tables from results/*.log (report.py --write; last of the default runs).
 # Run from the repository root, with ../shared/data/omniglot present.
 set -euo pipefail
 out=applications/hypertransformer/results
@@ -44,7 +45,7 @@ runs=("$@")
                                ht_logits_8_5shot ht_all_8_5shot maml_8_5shot protonet_8_5shot
                                ht_logits_4_5shot ht_all_4_5shot maml_4_5shot protonet_4_5shot ht_glyphs semi
                                ht_all_8_5shot_warmup ht_logits_8_5shot_warmup ht_all_4_warmup ht_logits_4_warmup
-                               ht_all_4_5shot_warmup ht_logits_4_5shot_warmup)
+                               ht_all_4_5shot_warmup ht_logits_4_5shot_warmup report)
 for name in "${runs[@]}"; do
   case "$name" in
     ht_logits_8) ht_run ht_logits_8ch_1shot 3000 1 8 \
@@ -95,6 +96,7 @@ for name in "${runs[@]}"; do
     semi) semi=applications/hypertransformer/semi_supervised.py
           python $semi --unlabeled 0 2 && python $semi --unlabeled 2 4 --supervised-steps 1000 \
             && python $semi --feature-check && python $semi --report ;;
+    report) python applications/hypertransformer/report.py --write ;;  # the README's Omniglot tables
     *) echo "unknown run $name" >&2; exit 2 ;;
   esac
 done
