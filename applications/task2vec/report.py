@@ -1,5 +1,9 @@
-"""Prints the README tables from results/model_selection.json (or the file named as the first argument;
-`mixed_selection*.json` files get their own tables)."""
+"""The Task2Vec README's tables, from results/*.json.
+
+    python applications/task2vec/report.py [FILE.json]   # print every table of one result file
+    python applications/task2vec/report.py --write        # rewrite the README's tables between
+                                                          # its <!-- report.py: NAME --> markers
+"""
 
 import json
 from pathlib import Path
@@ -120,7 +124,139 @@ def main(filename="model_selection.json"):
           f"total {results['seconds']:.0f} s")
 
 
+RESULTS = Path(__file__).resolve().parent / "results"
+RULE_COLUMNS = ("chance", "generic probe", "domain embedding", "Task2Vec d_sym", "Task2Vec d_asym", "Model2Vec")
+BUDGET_ROWS = {  # variational_budget.py's budgets, as the README names them, with their Fisher steps
+    "montecarlo": "Monte Carlo, 500 samples", "montecarlo:4000": "Monte Carlo, 4,000 samples",
+    "montecarlo:4000:40": "Monte Carlo, 4,000 samples, 40-epoch head", "expected": "expected (every image once)",
+    "3:0.05": "variational, 3 epochs, Adam 0.05 (the model-selection budget)",
+    "10:0.2": "variational, 10 epochs, Adam 0.2", "30:0.2:cosine": "variational, 30 epochs, Adam 0.2 cosine-decayed",
+    "30:1.0": "variational, 30 epochs, Adam 1.0"}
+
+
+def _load(name):
+    return json.loads((RESULTS / name).read_text())
+
+
+def _relative(table, keys=RULE_COLUMNS, digits=2):
+    return " | ".join(f"{100 * table[k]['relative_increase']:+.{digits}f}%" for k in keys)
+
+
+def selection_block(results, paper=True):
+    """The Table 1 rows (paper rows first) of a model_selection.py result, and for the main run its taxonomy."""
+    lines = ["| meta-task | optimal error | chance | generic probe | domain emb. | Task2Vec d_sym | "
+             "asymmetric Task2Vec | Model2Vec |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    if paper:
+        for name, (opt, *rel) in PAPER.items():
+            lines.append(f"| paper: {name} (ImageNet probe) | {opt:.2f}% | " + " | ".join(
+                f"+{r:.2f}%" for r in rel[:2]) + " | - | " + " | ".join(f"+{r:.2f}%" for r in rel[2:]) + " |")
+    for method, table in results["selection"].items():
+        lines.append(f"| kzoo: {len(results['tasks'])} Omniglot/glyph tasks, {method} | "
+                     f"{100 * table['optimal_error']:.2f}% | {_relative(table)} |")
+    return "\n".join(lines)
+
+
+def taxonomy_block(results):
+    lines = ["| embedding | within-family mean d | across-family mean d | correlation | permutation p |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, t in results["taxonomy"].items():
+        if t["pairs_within"] == 0:
+            lines.append(f"| {name} | (no same-family pair) | {t['across_family_mean']:.3f} | undefined | - |")
+        else:
+            lines.append(f"| {name} | {t['within_family_mean']:.3f} ({t['pairs_within']} pairs) | "
+                         f"{t['across_family_mean']:.3f} ({t['pairs_across']} pairs) | {t['correlation']:+.3f} | "
+                         f"{t['permutation_p']:.3f} |")
+    lines.append("")
+    for method, p in results.get("permutation", {}).items():
+        lines.append(f"- {method}: d_sym(task, same task with permuted label names) = "
+                     f"{p['d_sym(task, permuted labels)']:.4f}; median d_sym to the other tasks = "
+                     f"{p['median d_sym to other tasks']:.4f}")
+    for method, curve in results.get("norm_vs_samples", {}).items():
+        for task, c in curve.items():
+            lines.append(f"- {method}, {task}: L1 norm {', '.join(f'{v:.4g}' for v in c['l1_norm'])} at "
+                         f"{', '.join(map(str, c['images_per_class']))} images per class")
+    return "\n".join(lines)
+
+
+def runs_block():
+    lines = ["| run | optimal | chance | generic probe | domain emb. | d_sym | d_asym | Model2Vec |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, label in (("model_selection_10epochs.json", "13 tasks, experts 10 epochs"),
+                        ("model_selection_35tasks.json", "35 tasks (10-way), 10 epochs, Adam 1e-3"),
+                        ("model_selection_35tasks_lr1e-4.json", "35 tasks, 10 epochs, Adam 1e-4")):
+        table = next(iter(_load(name)["selection"].values()))
+        lines.append(f"| {label} | {100 * table['optimal_error']:.2f}% | {_relative(table)} |")
+    return "\n".join(lines)
+
+
+def _interval(results, r, rule):
+    optimal, chosen = chosen_errors(results, r)
+    lo, hi = bootstrap_interval(lambda picks: chosen[rule][picks].mean(1) / optimal[picks].mean(1) - 1,
+                                len(optimal), np.random.RandomState(0))
+    return f"{100 * r['selection'][rule]['relative_increase']:+.1f}% [{100 * lo:+.0f}, {100 * hi:+.0f}]"
+
+
+def mixed_block(results):
+    """Monte Carlo mixed meta-task: one row per number of shots, 95% bootstrap intervals over tasks."""
+    name, (opt, *rel) = "Mixed", PAPER["Mixed"]
+    lines = ["| shots | optimal error | chance | generic probe | domain emb. | Task2Vec d_sym | asymmetric Task2Vec "
+             "| Model2Vec |", "| --- | --- | --- | --- | --- | --- | --- | --- |",
+             f"| paper, Mixed (ImageNet probe, 26 experts, 50 tasks) | {opt:.2f}% | +{rel[0]:.2f}% | +{rel[1]:.2f}% "
+             f"| - | +{rel[2]:.2f}% | +{rel[3]:.2f}% | +{rel[4]:.2f}% |"]
+    for shots, r in results["by_shots"].items():
+        cells = [_interval(results, r, k) for k in ("chance", "generic probe", "domain embedding")]
+        cells.append("**" + _interval(results, r, "Task2Vec d_sym").replace(" [", "** ["))
+        cells.append(f"{100 * r['selection']['Task2Vec d_asym']['relative_increase']:+.1f}%")
+        cells.append(_interval(results, r, "Model2Vec"))
+        lines.append(f"| {shots} | {100 * r['selection']['optimal_error']:.2f}% | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def mixed_expected_block(results):
+    rules = ("Task2Vec d_sym", "Model2Vec", "Task2Vec d_sym, task-sized expert samples",
+             "Model2Vec, task-sized expert samples")
+    lines = ["| shots | Task2Vec d_sym | Model2Vec | d_sym, task-sized expert samples | Model2Vec, task-sized expert "
+             "samples |", "| --- | --- | --- | --- | --- |"]
+    for shots, r in results["by_shots"].items():
+        lines.append(f"| {shots} | " + " | ".join(_interval(results, r, k) for k in rules) + " |")
+    return "\n".join(lines)
+
+
+def budget_block(results):
+    lines = ["| estimator | steps | d_sym between tasks: mean (min) | seed 0 vs seed 1 | permuted copy | seconds |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for key, label in BUDGET_ROWS.items():
+        b = results["budgets"].get(key)
+        if b is None:
+            continue
+        seeds = " / ".join(f"{v:.3f}" for v in b["d_sym seed 0 vs seed 1"])
+        steps = "-" if key == "expected" else b["steps"]  # every image once: no sampled steps
+        lines.append(f"| {label} | {steps} | {b['mean d_sym between tasks']:.3f} "
+                     f"({b['min d_sym between tasks']:.3f}) | {seeds} | {b['d_sym to the permuted copy']:.3f} "
+                     f"| {b['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def blocks():
+    main_run = _load("model_selection.json")
+    variational = _load("model_selection_variational.json")
+    return {"model_selection": selection_block(main_run), "taxonomy": taxonomy_block(main_run),
+            "runs": runs_block(), "expected": selection_block(_load("model_selection_expected.json"), paper=False),
+            "variational": selection_block(variational, paper=False),
+            "mixed": mixed_block(_load("mixed_selection.json")),
+            "mixed_expected": mixed_expected_block(_load("mixed_selection_expected.json")),
+            "budget": budget_block(_load("variational_budget.json"))}
+
+
 if __name__ == "__main__":
     import sys
 
-    main(*sys.argv[1:])
+    if sys.argv[1:] == ["--write"]:
+        from kzoo.files import write_marked_blocks
+
+        for name, text in blocks().items():
+            print(f"{name}:\n{text}\n")
+        write_marked_blocks(Path(__file__).resolve().parent / "README.md", blocks(), tag="report.py")
+        print("wrote applications/task2vec/README.md")
+    else:
+        main(*sys.argv[1:])

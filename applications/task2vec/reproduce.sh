@@ -7,15 +7,15 @@
 # Targets: probe (the task2vec/probe_glyphs_resnet preset, by `kzoo fit task2vec`), speed
 # (benchmarks/task2vec_speed.py), model_selection (13 tasks and the 35-task runs, Table 1's
 # structure), mixed_selection (the mixed meta-task: experts trained once into $EXPERTS, default
-# /tmp/kzoo_experts), budget (variational_budget.py). Each writes its JSON to results/;
-# `python applications/task2vec/report.py FILE.json` prints that file's tables.
+# /tmp/kzoo_experts), budget (variational_budget.py), each writing its JSON to results/, and
+# report (rewrites the README's tables from them; report.py FILE.json prints one file's tables).
 # Run from the repository root, with ../shared/data/omniglot present.
 set -euo pipefail
 here=applications/task2vec
 out=$here/results
 experts=${EXPERTS:-/tmp/kzoo_experts}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(probe speed model_selection mixed_selection budget)
+[ ${#targets[@]} -gt 0 ] || targets=(probe speed model_selection mixed_selection budget report)
 for target in "${targets[@]}"; do
   case "$target" in
     probe)
@@ -43,6 +43,8 @@ for target in "${targets[@]}"; do
         --output $out/mixed_selection_expected.json ;;
     budget)
       python $here/variational_budget.py ;;
+    report)  # the README's tables from results/*.json
+      python $here/report.py --write ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
   esac
 done
