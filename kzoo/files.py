@@ -66,6 +66,19 @@ def write_marked_blocks(path, blocks, tag="generated"):
     return path
 
 
+def report_blocks(readme, blocks, write=False, tag="report.py"):
+    """Prints each `blocks[name]` (a Markdown table); with `write=True` also rewrites them in `readme`.
+
+    What the reproduction folders' `report.py --write` does: `write_marked_blocks` with
+    the `<!-- report.py: name -->` markers.
+    """
+    for name, text in blocks.items():
+        print(f"{name}:\n{text}\n")
+    if write:
+        write_marked_blocks(readme, blocks, tag=tag)
+        print(f"wrote {readme}")
+
+
 def _exchange(first, second):
     """Atomically swaps two paths (Linux `renameat2(RENAME_EXCHANGE)`); False where unsupported."""
     import ctypes

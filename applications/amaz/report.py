@@ -100,13 +100,9 @@ def main(argv=None):
     parser.add_argument("--write", action="store_true", help="rewrite the README's tables")
     args = parser.parse_args(argv)
     blocks = tables(runs())
-    for name, table in blocks.items():
-        print(f"{name}:\n{table}\n")
-    if args.write:
-        from kzoo.files import write_marked_blocks
+    from kzoo.files import report_blocks
 
-        write_marked_blocks(HERE / "README.md", blocks, tag="report.py")
-        print(f"wrote {HERE / 'README.md'}")
+    report_blocks(HERE / "README.md", blocks, write=args.write)
 
 
 if __name__ == "__main__":

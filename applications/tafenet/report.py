@@ -100,13 +100,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     blocks = {"gzsl": gzsl_table(), "composition": composition_table(), "sparsity": sparsity_table(),
               "presets": presets_table()}
-    for name, table in blocks.items():
-        print(f"{name}:\n{table}\n")
-    if args.write:
-        from kzoo.files import write_marked_blocks
+    from kzoo.files import report_blocks
 
-        write_marked_blocks(HERE / "README.md", blocks, tag="report.py")
-        print(f"wrote {HERE / 'README.md'}")
+    report_blocks(HERE / "README.md", blocks, write=args.write)
 
 
 if __name__ == "__main__":

@@ -198,7 +198,7 @@ def _interval(results, r, rule):
 
 def mixed_block(results):
     """Monte Carlo mixed meta-task: one row per number of shots, 95% bootstrap intervals over tasks."""
-    name, (opt, *rel) = "Mixed", PAPER["Mixed"]
+    opt, *rel = PAPER["Mixed"]
     lines = ["| shots | optimal error | chance | generic probe | domain emb. | Task2Vec d_sym | asymmetric Task2Vec "
              "| Model2Vec |", "| --- | --- | --- | --- | --- | --- | --- | --- |",
              f"| paper, Mixed (ImageNet probe, 26 experts, 50 tasks) | {opt:.2f}% | +{rel[0]:.2f}% | +{rel[1]:.2f}% "
@@ -252,11 +252,8 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["--write"]:
-        from kzoo.files import write_marked_blocks
+        from kzoo.files import report_blocks
 
-        for name, text in blocks().items():
-            print(f"{name}:\n{text}\n")
-        write_marked_blocks(Path(__file__).resolve().parent / "README.md", blocks(), tag="report.py")
-        print("wrote applications/task2vec/README.md")
+        report_blocks(Path(__file__).resolve().parent / "README.md", blocks(), write=True)
     else:
         main(*sys.argv[1:])
