@@ -9,6 +9,7 @@
 from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.glyph_source import glyphs
 from kzoo.episodes.image_files import image_folder
+from kzoo.episodes.mini_imagenet import mini_imagenet
 from kzoo.episodes.omniglot_source import omniglot
 from kzoo.episodes.regression import polynomial, sinusoid
 from kzoo.episodes.sampler import FewShotSampler, few_shot
@@ -69,7 +70,7 @@ def default_omniglot_path():
 
 
 __all__ = [
-    "Distortion", "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load",
+    "Distortion", "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
     "omniglot", "polynomial", "sinusoid", "tfds", "union", "SPLIT", "load_sources", "other_test_parts",
     "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]
