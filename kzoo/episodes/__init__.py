@@ -6,6 +6,7 @@
 >>> ds = episodes.few_shot(train, ways=20, shots=1, queries=15, tasks=16, rotations=True)
 """
 
+from kzoo.episodes.cifar_fs import cifar_fs
 from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.glyph_source import glyphs
 from kzoo.episodes.image_files import image_folder
@@ -70,7 +71,7 @@ def default_omniglot_path():
 
 
 __all__ = [
-    "Distortion", "FewShotSampler", "Source", "arrays", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
+    "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
     "omniglot", "polynomial", "sinusoid", "tfds", "union", "SPLIT", "load_sources", "other_test_parts",
     "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]
