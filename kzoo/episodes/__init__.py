@@ -17,6 +17,7 @@ from kzoo.episodes.sampler import FewShotSampler, few_shot
 from kzoo.episodes.source import Source, union
 from kzoo.episodes.splits import SPLIT, load_sources, other_test_parts, split_source
 from kzoo.episodes.tfds_source import tfds
+from kzoo.episodes.tiered_imagenet import tiered_imagenet
 from kzoo.episodes.zero_shot import ZeroShotTaskSampler, zero_shot_tasks
 
 
@@ -72,6 +73,6 @@ def default_omniglot_path():
 
 __all__ = [
     "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
-    "omniglot", "polynomial", "sinusoid", "tfds", "union", "SPLIT", "load_sources", "other_test_parts",
+    "omniglot", "polynomial", "sinusoid", "tfds", "tiered_imagenet", "union", "SPLIT", "load_sources", "other_test_parts",
     "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]

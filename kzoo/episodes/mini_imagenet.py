@@ -23,6 +23,7 @@ import pickle
 import numpy as np
 
 from kzoo.cache import cache_path, load_npz, save_npz
+from kzoo.episodes.decoding import decode_images
 from kzoo.episodes.source import Source
 
 SPLITS = ("train", "val", "test")
@@ -101,31 +102,6 @@ def _from_csv(root, table, image_size, cache_dir):
     images = decode_images(paths, image_size)
     save_npz(path, {"images": images}, what="mini-ImageNet")
     return images, wnids
-
-
-def decode_images(paths, image_size, channels=3):
-    """uint8 `[N, image_size, image_size, channels]`: the files decoded and resized in a parallel `tf.data` map.
-
-    A file that cannot be decoded raises a `ValueError` naming it.
-    """
-    import tensorflow as tf
-
-    def decode(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
-        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-    dataset = tf.data.Dataset.from_tensor_slices(list(paths)).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(256)
-    try:
-        return np.concatenate([batch for batch in dataset.as_numpy_iterator()])
-    except tf.errors.InvalidArgumentError:
-        for path in paths:  # find and name the file (the fast path does not say which)
-            try:
-                decode(tf.constant(path))
-            except tf.errors.InvalidArgumentError as error:
-                raise ValueError(f"Cannot decode the image {path!r}: {error.message}") from None
-        raise
 
 
 def _from_pickle(path, image_size):
