@@ -7,6 +7,7 @@
 """
 
 from kzoo.episodes.cifar_fs import cifar_fs
+from kzoo.episodes.cub import cub
 from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.glyph_source import glyphs
 from kzoo.episodes.image_files import image_folder
@@ -72,7 +73,7 @@ def default_omniglot_path():
 
 
 __all__ = [
-    "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
+    "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "cub", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
     "omniglot", "polynomial", "sinusoid", "tfds", "tiered_imagenet", "union", "SPLIT", "load_sources", "other_test_parts",
     "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]
