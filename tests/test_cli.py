@@ -244,3 +244,31 @@ def test_a_few_shot_option_given_to_a_zero_shot_application_is_named(capsys):
     assert main(["fit", "amaz", "--rotations", "--distort"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--distort, --rotations" in err
+
+
+def test_fit_and_evaluate_on_a_benchmark_with_its_published_split(tmp_path, capsys, monkeypatch):
+    from tests.episodes.test_mini_imagenet import _pattern
+
+    monkeypatch.setenv("KZOO_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "mini"
+    (root / "images").mkdir(parents=True)
+    for split, classes in (("train", range(0, 6)), ("val", range(6, 9)), ("test", range(9, 12))):
+        lines = ["filename,label"]
+        for c in classes:
+            for i in range(4):
+                name = f"n{c:08d}{i:08d}.jpg"
+                Image.fromarray(np.roll(_pattern(c % 3, i, 84), 7 * c, axis=1)).save(root / "images" / name)
+                lines.append(f"{name},n{c:08d}")
+        (root / f"{split}.csv").write_text("\n".join(lines) + "\n")
+    preset = tmp_path / "preset"
+    assert main(["fit", "protonet", "--data", f"mini_imagenet:{root}", "--ways", "3", "--queries", "2",
+                 "--steps", "2", "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2",
+                 "--eval-episodes", "20", "--val-episodes", "10", "--save-preset", str(preset)]) == 0
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["data"]["split"] == {"by": "published"}
+    assert (meta["data"]["train_classes"], meta["data"]["validation_classes"], meta["data"]["test_classes"]) == (6, 3, 3)
+    assert json.loads((preset / "config.json").read_text())["config"]["example_shape"] == [84, 84, 3]
+    capsys.readouterr()
+    assert main(["evaluate", str(preset), "--episodes", "20", "--json"]) == 0
+    score = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert score["accuracy"] == pytest.approx(meta["evaluation"]["accuracy"], abs=1e-6)

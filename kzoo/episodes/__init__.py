@@ -38,7 +38,10 @@ def load(spec, **kwargs):
     """A `Source` from a short spec string, as the `kzoo` command takes it.
 
     `"glyphs"`, `"omniglot"` (looks in `../shared/data/omniglot` and
-    `$KZOO_OMNIGLOT`), `"omniglot:PATH"`, `"folder:PATH"`, `"tfds:NAME"`.
+    `$KZOO_OMNIGLOT`), `"omniglot:PATH"`, `"folder:PATH"`, `"tfds:NAME"`, and the
+    benchmarks `"mini_imagenet:PATH"`, `"tiered_imagenet:PATH"`, `"cifar_fs:PATH"`,
+    `"cub:PATH"` (all three splits in one `Source` that `split_source` splits back
+    into their published class splits).
     """
     kind, _, arg = spec.partition(":")
     if kind == "glyphs":
@@ -49,10 +52,19 @@ def load(spec, **kwargs):
         return image_folder(arg, **kwargs)
     if kind == "tfds":
         return tfds(arg or "omniglot", **kwargs)
+    if kind in BENCHMARKS and arg:  # its train, val and test splits; split_source splits them back
+        from kzoo.episodes.splits import with_published_splits
+
+        return with_published_splits([BENCHMARKS[kind](arg, part, **kwargs) for part in ("train", "val", "test")],
+                                     name=kind)
     raise ValueError(
-        "Expected a data spec: glyphs, omniglot, omniglot:PATH, folder:PATH or tfds:NAME. "
-        f"Received: {spec!r}."
+        "Expected a data spec: glyphs, omniglot, omniglot:PATH, folder:PATH, tfds:NAME, or "
+        f"{', '.join(f'{b}:PATH' for b in BENCHMARKS)}. Received: {spec!r}."
     )
+
+
+#: the few-shot benchmarks `load` reads with their published class splits
+BENCHMARKS = {"mini_imagenet": mini_imagenet, "tiered_imagenet": tiered_imagenet, "cifar_fs": cifar_fs, "cub": cub}
 
 
 def default_omniglot_path():

@@ -9,6 +9,8 @@ training (Latin glyphs never train a model validated on Omniglot's Latin).
 
 import re
 
+import numpy as np
+
 from kzoo.episodes.source import union
 
 #: the default class split of every recipe: 70/10/20 by alphabet, seed 0
@@ -23,16 +25,48 @@ def load_sources(spec):
     return [_load(part) for part in parts]
 
 
+#: the split recorded for a benchmark loaded with its published class split
+PUBLISHED = {"by": "published"}
+
+
+def with_published_splits(parts, name):
+    """One `Source` of a benchmark's train, val and test `Source`s that `split_source` splits back into them."""
+    source = union(parts, name=name)
+    sizes = np.cumsum([0] + [p.num_classes for p in parts])
+    source.published_splits = [list(range(sizes[i], sizes[i + 1])) for i in range(3)]
+    return source
+
+
+def recorded_split(source, split=None):
+    """The split `split_source` applies to `source`: the published one of a benchmark, else 70/10/20 by alphabet."""
+    first = source[0] if isinstance(source, (list, tuple)) else source
+    if getattr(first, "published_splits", None) is not None and (split or {}).get("by", "published") == "published":
+        return dict(PUBLISHED)
+    return {**SPLIT, **(split or {})}
+
+
+def _parts(source, split):
+    if split["by"] == "published":
+        published = getattr(source, "published_splits", None)
+        if published is None:
+            raise ValueError(f"Expected a benchmark with a published class split (e.g. mini_imagenet:PATH) for "
+                             f"split by 'published'. Received: {source!r}.")
+        return tuple(source.subset(ids, name=f"{source.name}[{part}]")
+                     for ids, part in zip(published, ("train", "val", "test")))
+    return source.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"])
+
+
 def split_source(source, split=None):
     """`(train, validation, test)` parts of `source` (a `Source` or a list) by the recorded split.
 
-    For a list, train joins every source's train part (without the alphabets named
-    like the first source's validation and test alphabets); validation and test are
-    the first source's.
+    A benchmark loaded by `load("mini_imagenet:PATH")` (and the other benchmark specs)
+    is split by its published class split; other sources 70/10/20 by alphabet. For a
+    list, train joins every source's train part (without the alphabets named like the
+    first source's validation and test alphabets); validation and test are the first
+    source's.
     """
-    split = {**SPLIT, **(split or {})}
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
-    parts = [s.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"]) for s in sources]
+    parts = [_parts(s, recorded_split(s, split)) for s in sources]
     train, validation, test = parts[0]
     if len(sources) == 1:
         return train, validation, test
@@ -46,8 +80,7 @@ def split_source(source, split=None):
 
 def other_test_parts(sources, split=None):
     """The test parts of every source after the first (scored beside the first's)."""
-    split = {**SPLIT, **(split or {})}
-    return [s.split(tuple(split["fractions"]), by=split["by"], seed=split["seed"])[2] for s in list(sources)[1:]]
+    return [_parts(s, recorded_split(s, split))[2] for s in list(sources)[1:]]
 
 
 def _alphabet_key(name):

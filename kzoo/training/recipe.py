@@ -10,7 +10,7 @@ Several sources (`"omniglot+glyphs"`) train together (`kzoo.episodes.split_sourc
 import time
 
 from kzoo import episodes as episodes_lib
-from kzoo.episodes.splits import SPLIT, load_sources, other_test_parts, split_source
+from kzoo.episodes.splits import other_test_parts, recorded_split, split_source
 from kzoo.training.callbacks import EpisodeTensorBoard, KeepBestWeights
 from kzoo.training.evaluation import evaluate_episodes
 
@@ -98,7 +98,7 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                                 "of_epochs": steps // steps_per_epoch, "value": round(keep.best, 6),
                                 "validation_episodes": val_episodes}
     record = {
-        "data": {"source": repr(source), "split": {**SPLIT, **(split or {})},
+        "data": {"source": repr(source), "split": recorded_split(source, split),
                  "train_source": repr(train), "train_alphabets": train.alphabet_names,
                  "train_classes": train.num_classes, "validation_classes": validation.num_classes,
                  "validation_alphabets": validation.alphabet_names,
