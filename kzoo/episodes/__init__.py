@@ -12,6 +12,7 @@ from kzoo.episodes.distortion import Distortion
 from kzoo.episodes.glyph_source import glyphs
 from kzoo.episodes.image_files import image_folder
 from kzoo.episodes.mini_imagenet import mini_imagenet
+from kzoo.episodes.mixture import mixture
 from kzoo.episodes.omniglot_source import omniglot
 from kzoo.episodes.regression import polynomial, sinusoid
 from kzoo.episodes.sampler import FewShotSampler, few_shot
@@ -85,7 +86,7 @@ def default_omniglot_path():
 
 
 __all__ = [
-    "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "cub", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet",
+    "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "cub", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet", "mixture",
     "omniglot", "polynomial", "sinusoid", "tfds", "tiered_imagenet", "union", "SPLIT", "load_sources", "other_test_parts",
     "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]
