@@ -1,6 +1,7 @@
 """Prototypical Networks (Snell, Swersky & Zemel, NeurIPS 2017)."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -25,6 +26,11 @@ class ProtoNet(EpisodicModel):
         blocks: conv blocks of the backbone. Defaults to `4`.
         distance: `"euclidean"` (squared, the paper's) or `"cosine"` (scaled
             cosine similarity). Defaults to `"euclidean"`.
+        backbone: any Keras layer or model mapping images `[B, *example_shape]` to
+            features (e.g. `keras.applications.MobileNetV3Small(include_top=False,
+            pooling="avg", weights=None)`), used instead of the conv backbone
+            (`channels` and `blocks` are then ignored). Saved in the config.
+            Defaults to `None`.
 
     Call arguments:
         inputs: an episode dict, `support_x` `[T, S, H, W, C]`, `support_y` int32
@@ -49,7 +55,8 @@ class ProtoNet(EpisodicModel):
 
     preset_folder = "protonet"
 
-    def __init__(self, example_shape=(28, 28, 1), channels=64, blocks=4, distance="euclidean", **kwargs):
+    def __init__(self, example_shape=(28, 28, 1), channels=64, blocks=4, distance="euclidean", backbone=None,
+                 **kwargs):
         super().__init__(example_shape=example_shape, **kwargs)
         if distance not in ("euclidean", "cosine"):
             raise ValueError(f'Expected `distance` "euclidean" or "cosine". Received: distance={distance!r}.')
@@ -60,7 +67,14 @@ class ProtoNet(EpisodicModel):
         self.channels = channels
         self.blocks = blocks
         self.distance = distance
-        self.backbone = ConvBackbone(channels=channels, blocks=blocks, name="backbone", dtype=self.dtype_policy)
+        if isinstance(backbone, dict):
+            backbone = keras.saving.deserialize_keras_object(backbone)
+        if backbone is not None and not isinstance(backbone, keras.layers.Layer):
+            raise ValueError(f"Expected `backbone` to be a Keras layer or model (images -> features). "
+                             f"Received: {type(backbone).__name__}.")
+        self.custom_backbone = backbone is not None
+        self.backbone = backbone if backbone is not None else ConvBackbone(
+            channels=channels, blocks=blocks, name="backbone", dtype=self.dtype_policy)
         if distance == "cosine":
             self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(10.0), name="scale")
 
@@ -71,6 +85,8 @@ class ProtoNet(EpisodicModel):
         """Backbone embeddings of a `[..., H, W, C]` batch: `[..., D]`."""
         leading = tf.shape(images)[:-3]
         z = self.backbone(tf.reshape(images, (-1, *self.example_shape)), training=training)
+        if len(z.shape) > 2:  # a feature map: flattened
+            z = tf.reshape(z, (-1, int(np.prod(z.shape[1:]))))
         return tf.reshape(z, tf.concat([leading, [z.shape[-1]]], axis=0))
 
     def call_episode(self, support_x, support_y, query_x, training=None):
@@ -92,4 +108,5 @@ class ProtoNet(EpisodicModel):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "blocks": self.blocks,
-                "distance": self.distance}
+                "distance": self.distance,
+                "backbone": keras.saving.serialize_keras_object(self.backbone) if self.custom_backbone else None}

@@ -61,3 +61,29 @@ def test_protonet_learns_real_omniglot_above_chance(omniglot_dir):
     score = evaluate_episodes(model, few_shot(test, 5, 1, 5, tasks=20, seed=9, batches=5), verbose=0)
     assert score["episodes"] == 100
     assert score["accuracy"] - score["ci95"] > 0.4, score  # twice chance
+
+
+def test_any_keras_model_is_a_backbone_and_round_trips(tmp_path):
+    import keras
+
+    from kzoo import episodes
+    from kzoo.applications import ProtoNet
+
+    keras.utils.set_random_seed(0)
+    mobilenet = keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), include_top=False, pooling="avg",
+                                                    weights=None, include_preprocessing=False)
+    model = ProtoNet(example_shape=(32, 32, 3), backbone=mobilenet)
+    rng = np.random.default_rng(0)
+    source = episodes.arrays(rng.uniform(size=(30, 32, 32, 3)).astype("float32"), np.repeat(np.arange(5), 6))
+    data = episodes.few_shot(source, ways=3, shots=1, queries=2, batches=1)
+    model.compile()
+    model.fit(data, epochs=1, verbose=0)
+    x, _ = next(iter(data))
+    logits = model.predict(x, verbose=0)
+    assert logits.shape == (1, 6, 3) and np.all(np.isfinite(logits))
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0), logits,
+                               rtol=1e-4, atol=1e-4)
+    assert ProtoNet.from_config(model.get_config()).backbone.name == mobilenet.name
+    with pytest.raises(ValueError, match="`backbone` to be a Keras layer"):
+        ProtoNet(backbone="resnet")
