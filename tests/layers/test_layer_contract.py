@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import kzoo.layers
-from kzoo.layers import (AttributeModulator, BatchStatNormalization, ConvBackbone, DenseBlock, FactorizedConv2D,
-                         FactorizedDense, MaskedTransformCell, WeightSliceTransformer)
+from kzoo.layers import (AttributeModulator, BatchStatNormalization, ConvBackbone, DenseBlock, DropBlock,
+                         FactorizedConv2D, FactorizedDense, MaskedTransformCell, ResNet12, WeightSliceTransformer)
 
 
 @dataclasses.dataclass
@@ -140,6 +140,23 @@ def _batch_stat_normalization(layer, x):
     return y * (_np(layer.gamma) if layer.scale else 1.0) + (_np(layer.beta) if layer.center else 0.0)
 
 
+def _resnet12(layer, x):
+    """Inference: per block three 3x3 convs (BN, LeakyReLU 0.1 after the first two), a BN'd 1x1 shortcut,
+    LeakyReLU, 2x2 max-pool; DropBlock is the identity; then the global average."""
+    def leaky(z):
+        return np.where(z > 0, z, 0.1 * z)
+
+    h = x.astype("float64")
+    for convs, norms, shortcut, shortcut_norm, _ in layer.blocks:
+        z = h
+        for j, (conv, norm) in enumerate(zip(convs, norms)):
+            z = _batch_norm(_conv2d(z, _np(conv.kernel), 1, "same"), norm, False)
+            z = leaky(z) if j < 2 else z
+        z = leaky(z + _batch_norm(_conv2d(h, _np(shortcut.kernel), 1, "same"), shortcut_norm, False))
+        h = _max_pool(z)
+    return h.mean(axis=(1, 2))
+
+
 ROWS = [
     Row("conv_backbone_pool_training", lambda **kw: ConvBackbone(channels=4, blocks=2, **kw),
         lambda: _normal((3, 9, 9, 2)), _conv_backbone(training=True), {"training": True}),
@@ -178,6 +195,10 @@ ROWS = [
         lambda: _normal((2, 3)), _dense_block, {"training": False}),
     Row("dense_block_fbd", lambda **kw: DenseBlock(4, kind="fbd", **kw),
         lambda: _normal((2, 3)), _dense_block, {"training": False}),
+    Row("resnet12_inference", lambda **kw: ResNet12(channels=(3, 4, 4, 5), **kw),
+        lambda: _normal((2, 16, 16, 3)), _resnet12, {"training": False}),
+    Row("dropblock_inference_is_identity", lambda **kw: DropBlock(0.3, 3, **kw),
+        lambda: _normal((2, 6, 6, 4)), lambda layer, x: x, {"training": False}),
     Row("batch_stat_normalization", lambda **kw: BatchStatNormalization(**kw),
         lambda: _normal((6, 3)), _batch_stat_normalization),
     Row("batch_stat_normalization_fused", lambda **kw: BatchStatNormalization(**kw),
@@ -220,7 +241,7 @@ def test_output_shape_matches_compute_output_shape(row):
 @table
 def test_mixed_bfloat16_keeps_float32_variables(row):
     layer, _, outputs = _built(row, dtype="mixed_bfloat16")
-    assert layer.weights and {v.dtype for v in layer.weights} == {"float32"}
+    assert all(v.dtype == "float32" for v in layer.weights)  # (DropBlock has none)
     assert layer.compute_dtype == "bfloat16"
     assert keras.backend.standardize_dtype(outputs.dtype) == "bfloat16"
 
