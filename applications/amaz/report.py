@@ -10,6 +10,7 @@ results/<variant>.json of variant.py. Each table goes between
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,13 +39,9 @@ def runs():
 
 
 def diverged(run):
-    """`"diverged: NaN by iteration k"` when a training loss became NaN (the scores are then chance)."""
-    history = run["training"]["history"]
-    epochs = [i for i, values in enumerate(zip(*history.values())) if any(v != v for v in values)]
-    if not epochs:
-        return None
-    per_epoch = run["training"]["steps"] // max(1, len(next(iter(history.values()))))
-    return f"diverged: NaN by iteration {(epochs[0] + 1) * per_epoch}"
+    """`"diverged: NaN at iteration k"` when training stopped on a non-finite loss (`StopOnDivergence`)."""
+    match = re.search(r"diverged at step (\d+): (\w+) is (nan|inf)", run.get("diverged", ""))
+    return f"diverged: {match.group(2)} {match.group(3)} at iteration {match.group(1)}" if match else None
 
 
 def pct(value, ci=None):
@@ -83,14 +80,16 @@ def tables(found):
     lines = ["| operator | kzoo SVM | kzoo softmax | paper SVM (AwA2) |", "| --- | ---: | ---: | ---: |"]
     for name, row in TABLE_IV_ROWS.items():
         if name in found:
-            e, failed = found[name]["evaluation"], diverged(found[name])
+            failed = diverged(found[name])
+            e = found[name].get("evaluation")
             scores = f"{failed} | {failed}" if failed else f"{zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')}"
             lines.append(f"| {row} | {scores} | {PAPER_TABLE_IV[name]} |")
     if "zsml" in found:
         e = found["zsml"]["evaluation"]
         lines.append(f"| no modulation (ZSML-like) | {zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')} | - |")
     lines += ["", "Runs: " + "; ".join(f"{k}: {v['training']['steps']} meta-iterations, "
-                                       f"{v['training']['seconds']} s training" for k, v in found.items()) + "."]
+                                       f"{v['training']['seconds']} s training" for k, v in found.items()
+                                       if "training" in v) + "."]
     blocks["table_iv"] = "\n".join(lines)
     return blocks
 

@@ -57,12 +57,18 @@ def main(argv=None):
                  num_classes=int(data.seen_classes.size), seed=args.seed, **PRESET_SETTINGS, **sizes,
                  **VARIANTS[args.variant])
     model.compile()
-    training = recipe.train(model, data, steps=args.steps, seed=args.seed)
-    scores = recipe.evaluate(model, data, scale=training["feature_scale"], classifiers=args.classifiers,
-                             gzsl=not args.no_gzsl, seed=args.seed)
     result = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
-              "data": repr(data), "variant": args.variant, "model_kwargs": VARIANTS[args.variant],
-              "training": training, "evaluation": scores}
+              "data": repr(data), "variant": args.variant, "model_kwargs": VARIANTS[args.variant]}
+    try:
+        result["training"] = recipe.train(model, data, steps=args.steps, seed=args.seed)
+    except FloatingPointError as error:  # a diverged variant is a result (Table IV has three), not a crash
+        result["diverged"] = str(error)
+        print(f"{args.variant}: {error}")
+        write_json(args.out, result)
+        return
+    scores = recipe.evaluate(model, data, scale=result["training"]["feature_scale"], classifiers=args.classifiers,
+                             gzsl=not args.no_gzsl, seed=args.seed)
+    result["evaluation"] = scores
     print({k: scores[k] for k in ("zsl", "retrieval")})
     write_json(args.out, result)
 
