@@ -79,7 +79,8 @@ class ProtoNet(EpisodicModel):
             self.scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(10.0), name="scale")
 
     def build_layers(self, example_shape):
-        self.backbone.build((None, *example_shape))
+        if not self.backbone.built:  # a deserialized custom backbone comes built
+            self.backbone.build((None, *example_shape))
 
     def embed(self, images, training=None):
         """Backbone embeddings of a `[..., H, W, C]` batch: `[..., D]`."""

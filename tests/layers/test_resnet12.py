@@ -21,7 +21,7 @@ def test_dropblock_drops_about_its_rate_in_squares_and_keeps_the_mean():
         DropBlock(1.0)
 
 
-def test_resnet12_embeds_84x84_rgb_and_trains_as_a_protonet_backbone(tmp_path):
+def test_resnet12_embeds_84x84_rgb_and_trains_as_a_protonet_backbone(tmp_path, recwarn):
     net = ResNet12(channels=(4, 8, 8, 16), name="resnet12")
     assert tuple(net(np.zeros((2, 84, 84, 3), "float32")).shape) == (2, 16)
     model = ProtoNet(example_shape=(32, 32, 3), backbone=ResNet12(channels=(4, 4, 8, 8)))
@@ -34,5 +34,6 @@ def test_resnet12_embeds_84x84_rgb_and_trains_as_a_protonet_backbone(tmp_path):
     model.save(tmp_path / "m.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
+    assert not [w for w in recwarn if "build_from_config" in str(w.message)]  # the loaded model builds itself
     with pytest.raises(ValueError, match="four `channels`"):
         ResNet12(channels=(4, 4))
