@@ -116,23 +116,17 @@ def fit_command(args, parser_defaults):
 
 
 def evaluate_command(args, parser_defaults):
-    from kzoo.applications import FAMILIES, from_preset
+    from kzoo.applications import APPLICATIONS, FAMILIES, from_preset
     from kzoo.cli import few_shot, task_embedding, zero_shot
     from kzoo.cli.arguments import reject_unused
 
     model = from_preset(args.preset)
-    family = {cls.__name__: FAMILIES[n] for n, cls in _applications().items()}[type(model).__name__]
+    family = next(FAMILIES[name] for name, cls in APPLICATIONS.items() if isinstance(model, cls))
     if family != "few_shot":
         reject_unused(args, parser_defaults, {"preset", "data", "json"}, type(model).__name__.lower(),
                       "evaluate")
     {"few_shot": few_shot.evaluate, "zero_shot": zero_shot.evaluate,
      "task_embedding": task_embedding.evaluate}[family](model, args)
-
-
-def _applications():
-    from kzoo.applications import APPLICATIONS
-
-    return APPLICATIONS
 
 
 def export_command(args, parser_defaults):
