@@ -95,6 +95,23 @@ def test_fit_any_application_with_its_own_arguments(folder, tmp_path, capsys):
     assert "Expected --set NAME=VALUE" in capsys.readouterr().err
 
 
+def test_fit_on_variable_way_variable_shot_episodes(folder, tmp_path, capsys):
+    preset = tmp_path / "ht"
+    assert main(["fit", "hypertransformer", "--data", folder, "--variable-ways", "2-4", "--ways", "3",
+                 "--steps", "2", "--steps-per-epoch", "2", "--channels", "4", "--eval-queries", "2",
+                 "--eval-episodes", "20", "--val-episodes", "10", "--set", "embedding_dim=8", "--set", "num_layers=1",
+                 "--save-preset", str(preset)]) == 0
+    assert json.loads((preset / "config.json").read_text())["config"]["num_ways"] == 4  # the largest N
+    meta = json.loads((preset / "metadata.json").read_text())
+    assert meta["training"]["variable"] == {"min_ways": 2, "max_ways": 4}
+    assert meta["evaluation"]["ways"] == 3  # test episodes stay --ways N-way
+    with pytest.raises(SystemExit, match="2"):
+        main(["fit", "protonet", "--data", folder, "--variable-ways", "4-2"])
+    assert "--variable-ways: expected MIN-MAX with 1 <= MIN <= MAX, received '4-2'" in capsys.readouterr().err
+    assert main(["fit", "protonet", "--data", folder, "--variable-ways", "2-4", "--tasks", "2"]) != 0
+    assert "Expected no --tasks with --variable-ways" in capsys.readouterr().err
+
+
 def test_fit_with_a_learning_rate_warm_up(folder, tmp_path, monkeypatch):
     import keras
 

@@ -43,7 +43,9 @@ class MTNet(EpisodicModel):
         example_shape: shape of one input. Defaults to `(1,)` (sine regression).
         variant: `"mtnet"`, `"tnet"`, `"mnet"` or `"maml"`. Defaults to `"mtnet"`.
         full_mask: one mask logit per weight ("-full"). Defaults to `False`.
-        num_outputs: N classes (classification) or output size (regression).
+        num_outputs: the largest N (classification: episodes may hold N <=
+            `num_outputs` classes, e.g. variable-way episodes; the softmax and the
+            logits then cover their N classes) or the output size (regression).
             Defaults to `1`.
         hidden: MLP cell sizes. Defaults to `(40, 40)`.
         channels: conv filters. Defaults to `64`.
@@ -196,15 +198,17 @@ class MTNet(EpisodicModel):
                 h = ops.relu(h)
         return h
 
-    def task_loss(self, outputs, targets):
+    def task_loss(self, outputs, targets, ways=None):
         """Mean cross-entropy over labelled examples (label -1 is ignored), or MSE.
 
-        Computed in float32 under a mixed-precision policy (the inner-loop gradients
-        start here)."""
+        `ways`: the task's N when it has fewer classes than `num_outputs` (the
+        softmax then runs over its N classes only). Computed in float32 under a
+        mixed-precision policy (the inner-loop gradients start here)."""
         if outputs.dtype in ("float16", "bfloat16", tf.float16, tf.bfloat16):
             outputs = ops.cast(outputs, "float32")
         if not self.classification:
             return ops.mean(ops.square(outputs - ops.cast(targets, outputs.dtype)))
+        outputs = self._only_present(outputs, ways)
         labelled = ops.cast(targets >= 0, outputs.dtype)
         losses = keras.losses.sparse_categorical_crossentropy(ops.maximum(targets, 0), outputs, from_logits=True)
         return ops.sum(losses * labelled) / ops.maximum(ops.sum(labelled), 1.0)
@@ -215,7 +219,8 @@ class MTNet(EpisodicModel):
         `seed`: the task's stateless mask seed (see `task_seeds`); `None` draws from
         the cells' own generators."""
         masks = self.sample_masks(mask_mode, seed)
-        return inner_loop(lambda w: self.task_loss(self.forward(support_x, w, self.first_order), support_y),
+        ways = self._ways(support_y)
+        return inner_loop(lambda w: self.task_loss(self.forward(support_x, w, self.first_order), support_y, ways),
                           self.initial_fast_weights(), steps, self.inner_lr, masks, self.first_order)
 
     # -- episodes -----------------------------------------------------------------------
@@ -229,6 +234,17 @@ class MTNet(EpisodicModel):
         if unroll and tasks is not None:
             return ops.stack([fn(*(e[t] for e in elems)) for t in range(tasks)])
         return tf.map_fn(lambda e: fn(*e), elems, fn_output_signature=output_dtype)
+
+    def _ways(self, support_y):
+        """A task's N = max(support_y) + 1 (classification), else None."""
+        return ops.max(support_y) + 1 if self.classification else None
+
+    def _only_present(self, outputs, ways):
+        """float32 logits `[..., num_outputs]` with the columns >= `ways` set to the lowest float32 (None: as they are)."""
+        if ways is None:
+            return outputs
+        present = ops.arange(self.num_outputs) < ops.cast(ways, "int32")
+        return ops.where(present, outputs, ops.convert_to_tensor(np.finfo(np.float32).min, outputs.dtype))
 
     def _check_ways(self, support_y):
         if not self.classification:
@@ -247,7 +263,10 @@ class MTNet(EpisodicModel):
         def one_task(sx, sy, qx, seed):
             return self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode, seed), first_order_norms=True)
 
-        return self._map_tasks(one_task, (support_x, support_y, query_x), self.compute_dtype, unroll=bool(training))
+        outputs = self._map_tasks(one_task, (support_x, support_y, query_x), self.compute_dtype, unroll=bool(training))
+        if self.classification:  # the episode's N classes (num_outputs is the largest N)
+            outputs = outputs[..., :ops.max(support_y) + 1]
+        return outputs
 
     # -- training -----------------------------------------------------------------------
 
@@ -287,17 +306,19 @@ class MTNet(EpisodicModel):
             # support pass inside adapt_task), so their normalizations run fused
             before = tf.stop_gradient(self.forward(qx, self.initial_fast_weights(), first_order_norms=True))
             after = self.forward(qx, self.adapt_task(sx, sy, steps, mask_mode, seed), first_order_norms=True)
-            return ops.stack([self.task_loss(before, qy), self.task_loss(after, qy),
-                              tf.stop_gradient(self._accuracy(before, qy)),
-                              tf.stop_gradient(self._accuracy(after, qy))])
+            ways = self._ways(sy)
+            return ops.stack([self.task_loss(before, qy, ways), self.task_loss(after, qy, ways),
+                              tf.stop_gradient(self._accuracy(before, qy, ways)),
+                              tf.stop_gradient(self._accuracy(after, qy, ways))])
 
         stats_dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
         return self._map_tasks(one_task, (support_x, support_y, query_x, query_y), stats_dtype, unroll=training)
 
-    def _accuracy(self, outputs, targets):
+    def _accuracy(self, outputs, targets, ways=None):
         dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
         if not self.classification:
             return ops.convert_to_tensor(0.0, dtype)
+        outputs = self._only_present(ops.cast(outputs, "float32"), ways)
         predicted = ops.cast(ops.argmax(outputs, axis=-1), "int32")
         return ops.mean(ops.cast(predicted == ops.cast(targets, "int32"), dtype))
 

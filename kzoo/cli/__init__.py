@@ -21,7 +21,7 @@ import os
 import sys
 
 from kzoo import native_logs  # before TF_CPP_MIN_LOG_LEVEL is set below: it records whether the user set it
-from kzoo.cli.arguments import Parser, positive_float, positive_int
+from kzoo.cli.arguments import Parser, positive_float, positive_int, ways_range
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -221,6 +221,9 @@ def _fit_parser(commands):
                      help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
     fit.add_argument("--distort", action="store_true",
                      help="distort every training image independently (kzoo.episodes.Distortion)")
+    fit.add_argument("--variable-ways", type=ways_range, default=None, metavar="MIN-MAX",
+                     help="few-shot: train on variable-way, variable-shot episodes (Meta-Dataset) of MIN to MAX "
+                          "classes, one per batch; --ways and --shots then set only the test episodes")
     fit.add_argument("--val-episodes", type=positive_int, default=20,
                      help="validation episodes per epoch, a multiple of 10 (default 20)")
     fit.add_argument("--select-best", action="store_true",

@@ -30,6 +30,18 @@ def positive_float(text):
     return value
 
 
+def ways_range(text):
+    """argparse type: `MIN-MAX`, two integers 1 <= MIN <= MAX (`--variable-ways 5-50`)."""
+    low, _, high = text.partition("-")
+    try:
+        low, high = int(low), int(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX, e.g. 5-50, received {text!r}") from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX with 1 <= MIN <= MAX, received {text!r}")
+    return low, high
+
+
 class Parser(argparse.ArgumentParser):
     """Usage errors in one line (`kzoo fit: error: ...`) and exit status 2."""
 

@@ -66,7 +66,8 @@ def data_bench(args):
 #: the `kzoo fit` options the few-shot recipe takes (any other one set is an error)
 FIT_OPTIONS = {"data", "ways", "shots", "queries", "tasks", "rotations", "seed", "steps", "steps_per_epoch",
                "channels", "learning_rate", "warmup_steps", "set", "distort", "val_episodes", "select_best",
-               "eval_ways", "eval_shots", "eval_queries", "eval_episodes", "logdir", "verbose"}
+               "eval_ways", "eval_shots", "eval_queries", "eval_episodes", "logdir", "verbose",
+               "variable_ways"}
 
 
 def fit(cls, args):
@@ -81,11 +82,17 @@ def fit(cls, args):
                          f"Received: --warmup-steps {args.warmup_steps} alone.")
     if args.val_episodes % 10:
         raise ValueError(f"Expected --val-episodes to be a multiple of 10. Received: {args.val_episodes}.")
+    variable = None
+    if args.variable_ways:
+        if args.tasks != 1:
+            raise ValueError(f"Expected no --tasks with --variable-ways (variable episodes come one per batch). "
+                             f"Received: --tasks {args.tasks}.")
+        variable = dict(zip(("min_ways", "max_ways"), args.variable_ways))
     check_outputs(args)
     sources = _sources(args.data)
     source = sources[0] if len(sources) == 1 else sources
     print("data: " + " + ".join(repr(s) for s in sources))
-    ways = max(args.ways, args.eval_ways or 0)
+    ways = max(args.ways, args.eval_ways or 0, variable["max_ways"] if variable else 0)
     # num_outputs: MT-net's N-way head; num_ways: HyperTransformer's logits slices
     base = {"example_shape": sources[0].image_shape, "channels": args.channels, "num_outputs": ways, "num_ways": ways}
     model = cls(**constructor_arguments(cls, base, args.set))
@@ -95,7 +102,8 @@ def fit(cls, args):
         steps_per_epoch=args.steps_per_epoch, rotations=args.rotations, seed=args.seed,
         log_dir=args.logdir, eval_ways=args.eval_ways, eval_shots=args.eval_shots,
         eval_queries=args.eval_queries, eval_episodes=args.eval_episodes, distortion=args.distort or None,
-        val_episodes=args.val_episodes, select_best=args.select_best, verbose=1 if args.verbose else 2)
+        val_episodes=args.val_episodes, select_best=args.select_best, variable=variable,
+        verbose=1 if args.verbose else 2)
     print(f"held-out accuracy ({len(record['data']['test_alphabets'])} test alphabets, "
           f"{record['data']['test_classes']} classes): {format_score(score)}")
     for other in record.get("other_evaluations", []):

@@ -20,6 +20,7 @@ from kzoo.episodes.source import Source, union
 from kzoo.episodes.splits import SPLIT, load_sources, other_test_parts, split_source
 from kzoo.episodes.tfds_source import tfds
 from kzoo.episodes.tiered_imagenet import tiered_imagenet
+from kzoo.episodes.variable import VariableEpisodeSampler, variable_few_shot
 from kzoo.episodes.zero_shot import ZeroShotTaskSampler, zero_shot_tasks
 
 
@@ -88,5 +89,5 @@ def default_omniglot_path():
 __all__ = [
     "Distortion", "FewShotSampler", "Source", "arrays", "cifar_fs", "cub", "few_shot", "glyphs", "image_folder", "load", "mini_imagenet", "mixture",
     "omniglot", "polynomial", "sinusoid", "tfds", "tiered_imagenet", "union", "SPLIT", "load_sources", "other_test_parts",
-    "split_source", "ZeroShotTaskSampler", "zero_shot_tasks",
+    "split_source", "VariableEpisodeSampler", "variable_few_shot", "ZeroShotTaskSampler", "zero_shot_tasks",
 ]

@@ -18,19 +18,24 @@ import tensorflow as tf
 
 from kzoo.checks import check_int
 from kzoo.episodes.sampler import FewShotSampler
+from kzoo.episodes.variable import VariableEpisodeSampler
 
 
-def mixture(sources, ways, shots, queries, weights=None, tasks=1, seed=0, batches=None, **sampler_options):
+def mixture(sources, ways=None, shots=None, queries=None, weights=None, tasks=1, seed=0, batches=None,
+            **sampler_options):
     """A `tf.data.Dataset` of episodes in kzoo's contract, each batch from one of `sources`.
 
     Args:
         sources: a list of `Source`s with one image shape.
         ways, shots, queries, tasks: the episodes (as `few_shot`); every source must
-            hold `ways` classes with `shots + queries` examples.
+            hold `ways` classes with `shots + queries` examples. With all three `None`,
+            the episodes are variable-way and variable-shot (`variable_few_shot`, one
+            task per batch): Meta-Dataset's training episodes.
         weights: the probability of each source (normalised). Defaults to uniform.
         seed: integer seed: batch `i` depends only on `(seed, i)`. Defaults to `0`.
         batches: number of elements, or `None` for an endless stream.
-        **sampler_options: `FewShotSampler` options (`rotations`, `same_alphabet`, ...).
+        **sampler_options: `FewShotSampler` options (`rotations`, `same_alphabet`, ...),
+            or `VariableEpisodeSampler`'s (`min_ways`, `max_ways`, `max_support`, ...).
     """
     sources = list(sources)
     if len(sources) < 1:
@@ -44,8 +49,17 @@ def mixture(sources, ways, shots, queries, weights=None, tasks=1, seed=0, batche
         raise ValueError(f"Expected {len(sources)} non-negative `weights` (one per source) with a positive sum. "
                          f"Received: weights={weights.tolist()}.")
     seed = check_int(seed, "seed", 0)
-    samplers = [FewShotSampler(s, ways, shots, queries, tasks=tasks, seed=seed + 1 + i, **sampler_options)
-                for i, s in enumerate(sources)]
+    fixed = (ways, shots, queries)
+    if all(v is None for v in fixed):
+        if tasks != 1:
+            raise ValueError(f"Expected tasks=1 for variable-way episodes (one per batch). Received: tasks={tasks}.")
+        samplers = [VariableEpisodeSampler(s, seed=seed + 1 + i, **sampler_options) for i, s in enumerate(sources)]
+    elif any(v is None for v in fixed):
+        raise ValueError(f"Expected `ways`, `shots` and `queries` all set (N-way K-shot episodes) or all None "
+                         f"(variable-way episodes). Received: ways={ways}, shots={shots}, queries={queries}.")
+    else:
+        samplers = [FewShotSampler(s, ways, shots, queries, tasks=tasks, seed=seed + 1 + i, **sampler_options)
+                    for i, s in enumerate(sources)]
     logits = tf.constant(np.log(np.maximum(weights / weights.sum(), 1e-30))[None], tf.float32)
 
     def episode(step):

@@ -35,7 +35,7 @@ def choose_examples(offsets, counts, max_count, classes, per_class, seed):
         per_class: examples per class (at most every class's count).
         seed: the stateless seed of the choice.
     """
-    scores = tf.random.stateless_uniform([*classes.shape[:2], max_count], seed)
+    scores = tf.random.stateless_uniform(tf.concat([tf.shape(classes)[:2], [max_count]], 0), seed)
     valid = tf.range(max_count)[None, None, :] < tf.gather(counts, classes)[..., None]
     _, within = tf.math.top_k(tf.where(valid, scores, -1.0), per_class)
     return tf.gather(offsets, classes)[..., None] + within

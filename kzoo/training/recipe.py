@@ -26,7 +26,7 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                        steps_per_epoch=100, rotations=False, seed=0, log_dir=None,
                        eval_ways=None, eval_shots=None, eval_queries=15, eval_episodes=600,
                        eval_seed=1234, split=None, distortion=None, val_episodes=20,
-                       select_best=False, verbose=1):
+                       select_best=False, variable=None, verbose=1):
     """Trains `model` on episodes of the train split and scores it on held-out classes.
 
     Args:
@@ -50,6 +50,10 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
         val_episodes: validation episodes per epoch, a multiple of 10. Defaults to `20`.
         select_best: keep the weights of the epoch with the best validation
             accuracy (`KeepBestWeights`), not the last. Defaults to `False`.
+        variable: train on variable-way, variable-shot episodes instead
+            (`episodes.variable_few_shot`; `ways`, `shots`, `queries` and `tasks`
+            then describe only the defaults of the test episodes): a dict of its
+            limits, e.g. `{"min_ways": 5, "max_ways": 50}`, or `None`. Defaults to `None`.
 
     Returns:
         `(history, score, record)`: the Keras history, the test score dict from
@@ -72,8 +76,12 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                   "seed": eval_seed, "rotations": False, "split": "test"}
     if eval_episodes % evaluation["tasks"]:
         raise ValueError(f"Expected `eval_episodes` to be a multiple of 20. Received: {eval_episodes}.")
-    train_ds = episodes_lib.few_shot(train, ways, shots, queries, tasks=tasks, rotations=rotations, seed=seed,
-                                     distortion=distortion)
+    if variable is not None:
+        train_ds = episodes_lib.variable_few_shot(train, rotations=rotations, seed=seed, distortion=distortion,
+                                                  **variable)
+    else:
+        train_ds = episodes_lib.few_shot(train, ways, shots, queries, tasks=tasks, rotations=rotations, seed=seed,
+                                         distortion=distortion)
     val_ways = min(evaluation["ways"], validation.num_classes)
     val_ds = episodes_lib.few_shot(validation, val_ways, evaluation["shots"], evaluation["queries"],
                                    tasks=10, seed=eval_seed + 1, batches=val_episodes // 10).cache()
@@ -91,6 +99,9 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
     score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=verbose)
     training = {"ways": ways, "shots": shots, "queries": queries, "tasks": tasks, "steps": steps,
                 "rotations": rotations, "seed": seed, "seconds": round(train_seconds, 1)}
+    if variable is not None:
+        training = {"variable": dict(variable), "tasks": 1, "steps": steps, "rotations": rotations, "seed": seed,
+                    "seconds": round(train_seconds, 1)}
     if distortion is not None:
         training["distortion"] = distortion.get_config()
     if keep:

@@ -15,6 +15,7 @@ from kzoo.applications import MTNet, ProtoNet
 from kzoo.applications import HyperTransformer
 from kzoo.episodes.sampler import few_shot
 from kzoo.export import export_serving
+from kzoo.training.evaluation import evaluate_episodes
 from tests.conftest import make_source
 
 # (name, factory) for every few-shot classifier; later applications join this table.
@@ -178,6 +179,26 @@ def test_query_labels_outside_support_classes_raise_in_fit(name, factory, episod
     model.compile()
     with pytest.raises(tf.errors.InvalidArgumentError, match="query_y labels must be < N"):
         model.fit(x, y + 4, verbose=0)
+
+
+@pytest.mark.parametrize("name, factory", CLASSIFIERS)
+def test_variable_way_variable_shot_episodes_fit_predict_and_evaluate(name, factory, source):
+    """Meta-Dataset episodes (N from 2 to 4, imbalanced shots, one task per batch, sizes varying)."""
+    variable = lambda seed, batches=None: episodes.variable_few_shot(  # noqa: E731
+        source, min_ways=2, max_ways=4, max_query=2, seed=seed, batches=batches)
+    model = factory()
+    model.compile()
+    history = model.fit(variable(0), steps_per_epoch=3, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    sizes = set()
+    for x, y in variable(1, batches=4):
+        ways = int(np.max(x["support_y"])) + 1
+        sizes.add((ways, x["support_x"].shape[1]))
+        logits = model.predict_on_batch(x)
+        assert logits.shape == (1, y.shape[1], ways) and np.all(np.isfinite(logits))
+    assert len(sizes) > 1  # the episodes did differ
+    score = evaluate_episodes(model, variable(1, batches=4), verbose=0)
+    assert score["episodes"] == 4 and 0.0 <= score["accuracy"] <= 1.0
 
 
 @pytest.fixture(scope="module")

@@ -263,3 +263,24 @@ def test_the_model_seed_replays_the_masks_and_training():
     assert all(np.array_equal(a, b) for a, b in zip(masks_a, masks_b))
     assert not all(np.array_equal(a, c) for a, c in zip(masks_a, masks_c))
     assert MTNet.from_config(MTNet(seed=5).get_config()).seed == 5
+
+
+@pytest.mark.parametrize("variant", ["maml", "mtnet"])
+def test_an_episode_with_fewer_classes_adapts_as_a_model_with_that_many_outputs(variant):
+    """N < num_outputs: the softmax (inner loop, query loss, logits) covers the episode's N classes only,
+    so the model acts as one whose head is the first N of its num_outputs columns."""
+    from kzoo.applications import MTNet
+    from tests.conftest import make_source
+
+    x, y = next(iter(episodes.few_shot(make_source(size=28), ways=3, shots=2, queries=2, tasks=2, batches=1)))
+    options = dict(example_shape=(28, 28, 1), variant=variant, channels=4, blocks=2, inner_lr=0.5,
+                   inner_steps=2, seed=0)
+    wide, narrow = MTNet(num_outputs=5, **options), MTNet(num_outputs=3, **options)
+    wide(x), narrow(x)
+    for big, small in zip(wide.weights, narrow.weights):
+        # the head's first N output columns (and its N x N transform, the identity here)
+        small.assign(big.numpy()[tuple(slice(0, d) for d in small.shape)])
+    np.testing.assert_allclose(wide(x).numpy(), narrow(x).numpy(), rtol=1e-5, atol=1e-5)
+    for model in (wide, narrow):
+        model.compile()
+    np.testing.assert_allclose(wide.evaluate(x, y, verbose=0), narrow.evaluate(x, y, verbose=0), rtol=1e-5)

@@ -30,3 +30,19 @@ def test_bad_mixtures_are_named():
                          ways=3, shots=1, queries=2)
     with pytest.raises(ValueError, match="non-negative `weights`"):
         episodes.mixture([a, a], ways=3, shots=1, queries=2, weights=[1.0, -1.0])
+
+
+def test_variable_way_episodes_from_several_sources():
+    a, b = _constant_source(0, classes=8), _constant_source(255, classes=12)
+    seen = {}
+    for x, y in episodes.mixture([a, b], weights=[0.5, 0.5], min_ways=2, max_ways=12, seed=1, batches=40):
+        values = np.unique(x["support_x"].numpy())
+        assert values.size == 1
+        ways = int(x["support_y"].numpy().max()) + 1
+        seen.setdefault(float(values[0]), set()).add(ways)
+        assert y.shape == (1, ways * 3)  # 6 images per class: q = 3
+    assert max(seen[0.0]) <= 8 and max(seen[1.0]) > 8  # each source's own limit on N
+    with pytest.raises(ValueError, match="all set"):
+        episodes.mixture([a, b], ways=3)
+    with pytest.raises(ValueError, match="tasks=1"):
+        episodes.mixture([a, b], tasks=2)
