@@ -194,3 +194,35 @@ def test_embedding_loss_gradient_is_finite_for_an_all_zero_feature_embedding():
     # task 0: zero embedding, cosine 0 against target 1; task 1: cosine 2/sqrt(5) against target 0
     expected = ((0 - 1) ** 2 + (2 / np.sqrt(5)) ** 2) / 2
     assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_keras_applications_backbone_takes_images_end_to_end(tmp_path):
+    """TAFENet(backbone=...) trains the backbone with the rest, and its .keras file and serving export take images."""
+    keras.utils.set_random_seed(0)
+    mobilenet = keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), include_top=False, pooling="avg",
+                                                    weights=None, include_preprocessing=False)
+    model = TAFENet(task_dim=6, hidden_units=(16,), task_layers=2, task_units=16, classifier_units=8,
+                    backbone=mobilenet)
+    assert model.feature_dim == mobilenet.outputs[0].shape[-1]
+    rng = np.random.default_rng(0)
+    images, labels = rng.uniform(size=(24, 32, 32, 3)).astype("float32"), np.arange(24) % 4
+    tasks = rng.uniform(size=(4, 6)).astype("float32")
+    model.compile()
+    before = [w.numpy().copy() for w in mobilenet.trainable_weights]
+    model.fit(images, labels, tasks=tasks, batch_size=8, epochs=1, verbose=0)
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(before, mobilenet.trainable_weights))  # trained too
+    logits = model.predict(images[:5], tasks=tasks, verbose=0)
+    assert logits.shape == (5, 4) and np.all(np.isfinite(logits))
+    model.save(tmp_path / "m.keras")
+    clone = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(clone.predict(images[:5], tasks=tasks, verbose=0), logits, rtol=1e-4, atol=1e-4)
+    served = tf.saved_model.load(str(export_serving(model, tmp_path / "serving", version=1)))
+    out = served.signatures["serving_default"](images=tf.constant(images[:5]), tasks=tf.constant(tasks))
+    np.testing.assert_allclose(out["logits"].numpy(), logits, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="shape \\[B, D\\]"):
+        TAFENet(task_dim=6, backbone=keras.applications.MobileNetV3Small(
+            input_shape=(32, 32, 3), include_top=False, weights=None, include_preprocessing=False))
+    with pytest.raises(ValueError, match="feature_dim"):
+        TAFENet(feature_dim=7, task_dim=6, backbone=mobilenet)
+    with pytest.raises(ValueError, match="images of shape"):
+        model.predict(images[:2, :16, :16], tasks=tasks, verbose=0)

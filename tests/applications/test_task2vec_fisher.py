@@ -190,10 +190,15 @@ def test_bad_input_is_named():
         FisherProbe(lambda x: x)
 
 
-def test_a_keras_applications_probe_embeds_one_value_per_conv_filter():
+@pytest.mark.parametrize("network", [
+    lambda: keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7),
+    lambda: keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), weights=None, classes=7,
+                                                include_preprocessing=False),
+], ids=["MobileNetV2", "MobileNetV3Small"])
+def test_a_keras_applications_probe_embeds_one_value_per_conv_filter(network):
     # the example of a user probe: a keras.applications network (random weights here;
     # a user loads theirs). Depthwise convolutions are not filter layers and are skipped.
-    probe = keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7)
+    probe = network()
     rng = np.random.default_rng(0)
     images, labels = rng.uniform(size=(30, 32, 32, 3)).astype("float32"), np.repeat(np.arange(3), 10)
     fisher = FisherProbe(probe, method="montecarlo", max_samples=30, batch_size=15, head_epochs=2)

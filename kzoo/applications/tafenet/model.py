@@ -94,9 +94,16 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             paper's).
         task_learning_rate_multiplier: T's learning rate relative to the rest.
             Defaults to `0.1` (1e-5 vs 1e-4 in the paper).
+        backbone: a built `keras.Model` mapping images `[B, H, W, C]` to features
+            `[B, D]` (e.g. `keras.applications.MobileNetV3Small(include_top=False,
+            pooling="avg", weights=None)`), trained with the rest: the model then
+            takes images where it took features (`feature_dim` is D; inputs,
+            episodes and the serving signature's `images` are `[..., H, W, C]`).
+            Saved in the config. Defaults to `None` (precomputed features).
 
     Call arguments:
-        inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}`, or an
+        inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}` (with a
+            backbone: `{"images": [B, H, W, C], "tasks": ...}`), or an
             episode (DESIGN.md contract) of features: `{"support_x": [T, S,
             feature_dim], "support_y": int32 [T, S], "query_x": [T, Q,
             feature_dim]}`, where the task of class n is the mean support feature of
@@ -123,11 +130,17 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
 
     preset_folder = "tafenet"
 
-    def __init__(self, feature_dim, task_dim, hidden_units=(2048, 2048, 2048), task_layers=3, task_units=2048,
-                 classifier_units=2048, generator_activation="relu", dropout=0.5, embedding_loss_weight=0.1,
-                 embedding_positive_weight=1.0, classes_per_step=None, task_learning_rate_multiplier=0.1,
-                 **kwargs):
+    def __init__(self, feature_dim=None, task_dim=None, hidden_units=(2048, 2048, 2048), task_layers=3,
+                 task_units=2048, classifier_units=2048, generator_activation="relu", dropout=0.5,
+                 embedding_loss_weight=0.1, embedding_positive_weight=1.0, classes_per_step=None,
+                 task_learning_rate_multiplier=0.1, backbone=None, **kwargs):
         super().__init__(**kwargs)
+        self.backbone, self.image_shape = None, None
+        if backbone is not None:
+            self.backbone, self.image_shape, feature_dim = _check_backbone(backbone, feature_dim)
+        if feature_dim is None:
+            raise ValueError("Expected `feature_dim` (the size of the input features) or a `backbone`. "
+                             "Received: neither.")
         for name, value, low in (("feature_dim", feature_dim, 1), ("task_dim", task_dim, 1),
                                  ("task_layers", task_layers, 1), ("task_units", task_units, 1),
                                  ("classifier_units", classifier_units, 1)):
@@ -175,9 +188,28 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
 
     # -- building -------------------------------------------------------------------------
 
+    @property
+    def input_key(self):
+        """The input's name: `"images"` with a backbone, else `"features"`."""
+        return "features" if self.backbone is None else "images"
+
     def episode_shapes(self):
         """Input shapes for `build` (also used by presets and the serving export)."""
-        return {"features": (None, self.feature_dim), "tasks": (None, self.task_dim)}
+        inputs = (None, self.feature_dim) if self.backbone is None else (None, *self.image_shape)
+        return {self.input_key: inputs, "tasks": (None, self.task_dim)}
+
+    def extract(self, x, training=None):
+        """Features `[..., feature_dim]` of the inputs: the backbone's of images `[..., H, W, C]`, else `x`."""
+        x = tf.cast(x, self.compute_dtype)
+        if self.backbone is None:
+            return x
+        rank = len(self.image_shape)
+        if x.shape.rank is not None and tuple(x.shape[-rank:]) != self.image_shape:
+            raise ValueError(f"Expected images of shape [..., {', '.join(map(str, self.image_shape))}] (the "
+                             f"backbone's input). Received: shape {tuple(x.shape)}.")
+        leading = tf.shape(x)[:-rank]
+        z = self.backbone(tf.reshape(x, (-1, *self.image_shape)), training=training)
+        return tf.reshape(tf.cast(z, self.compute_dtype), tf.concat([leading, [self.feature_dim]], 0))
 
     def build(self, input_shape=None):
         shape = (None, self.task_dim)
@@ -242,16 +274,17 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         return ops.squeeze(logits, -1), tafe, embedding
 
     def call(self, inputs, training=None):
-        if not isinstance(inputs, dict):
-            raise ValueError("Expected `inputs` to be a dict {'features', 'tasks'} or an episode dict "
-                             f"{{'support_x', 'support_y', 'query_x'}}. Received: {type(inputs).__name__}.")
+        if not isinstance(inputs, dict) or not ("support_x" in inputs or self.input_key in inputs):
+            got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+            raise ValueError(f"Expected `inputs` to be a dict {{'{self.input_key}', 'tasks'}} or an episode dict "
+                             f"{{'support_x', 'support_y', 'query_x'}}. Received: {got}.")
         if "support_x" in inputs:
             if self.task_dim != self.feature_dim:
                 raise ValueError("Episodes describe tasks by support features: expected task_dim == feature_dim. "
                                  f"Received: task_dim={self.task_dim}, feature_dim={self.feature_dim}.")
-            tasks = support_prototypes(inputs["support_x"], inputs["support_y"])
-            return self.forward(ops.convert_to_tensor(inputs["query_x"]), tasks, training=training)[0]
-        return self.forward(ops.convert_to_tensor(inputs["features"]), ops.convert_to_tensor(inputs["tasks"]),
+            tasks = support_prototypes(self.extract(inputs["support_x"], training), inputs["support_y"])
+            return self.forward(self.extract(inputs["query_x"], training), tasks, training=training)[0]
+        return self.forward(self.extract(inputs[self.input_key], training), ops.convert_to_tensor(inputs["tasks"]),
                             training=training)[0]
 
     # -- training -------------------------------------------------------------------------
@@ -335,7 +368,8 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         """`Model.fit` on `(features [N, feature_dim], labels [N])` with the class task matrix.
 
         Args:
-            x, y: features and labels (or a `tf.data.Dataset` of such pairs).
+            x, y: features (with a backbone: images `[N, H, W, C]`) and labels (or a
+                `tf.data.Dataset` of such pairs).
             tasks: `[num_classes, task_dim]`, row c describes class c.
             classes: optional training (seen) classes: only these rows of `tasks`
                 take part; a label outside them raises an error. Defaults to all rows.
@@ -382,7 +416,7 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         labels = tf.gather(self._label_map, tf.cast(tf.reshape(y, [-1]), tf.int32))
         tf.debugging.assert_non_negative(labels, message="a label is not among the training classes")
         chosen, match = self._step_classes(labels, training)
-        logits, tafe, embedding = self.forward(tf.cast(x, self.compute_dtype), tf.gather(self._tasks, chosen),
+        logits, tafe, embedding = self.forward(self.extract(x, training), tf.gather(self._tasks, chosen),
                                                training=training)
         # the losses in float32 under a mixed-precision policy
         logits, tafe, embedding = (tf.cast(t, tf.float32) for t in (logits, tafe, embedding))
@@ -424,18 +458,21 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, (tuple, list)) else data
-        return tf.cast(self.forward(tf.cast(x, self.compute_dtype), self._tasks, training=False)[0], tf.float32)
+        return tf.cast(self.forward(self.extract(x), self._tasks, training=False)[0], tf.float32)
 
     # -- serving --------------------------------------------------------------------------
 
     def serving_specs(self):
-        """Named specs: `features` `[B, feature_dim]`, `tasks` `[C, task_dim]`."""
-        return [tf.TensorSpec((None, self.feature_dim), tf.float32, name="features"),
-                tf.TensorSpec((None, self.task_dim), tf.float32, name="tasks")]
+        """Named specs: `features` `[B, feature_dim]` (with a backbone: `images` `[B, H, W, C]`), `tasks` `[C, task_dim]`."""
+        shapes = self.episode_shapes()
+        return [tf.TensorSpec(shapes[self.input_key], tf.float32, name=self.input_key),
+                tf.TensorSpec(shapes["tasks"], tf.float32, name="tasks")]
 
     def serve(self, features, tasks):
-        """`{"logits": [B, C], "probabilities": sigmoid, "predicted_class": int32 [B]}`."""
-        logits = tf.cast(self.forward(features, tasks, training=False)[0], tf.float32)
+        """`{"logits": [B, C], "probabilities": sigmoid, "predicted_class": int32 [B]}`.
+
+        With a backbone `features` are images `[B, H, W, C]` (the signature names them `images`)."""
+        logits = tf.cast(self.forward(self.extract(features), tasks, training=False)[0], tf.float32)
         return {"logits": logits, "probabilities": tf.sigmoid(logits),
                 "predicted_class": tf.argmax(logits, -1, output_type=tf.int32)}
 
@@ -451,7 +488,29 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                 "embedding_loss_weight": self.embedding_loss_weight,
                 "embedding_positive_weight": self.embedding_positive_weight,
                 "classes_per_step": self.classes_per_step,
-                "task_learning_rate_multiplier": self.task_learning_rate_multiplier}
+                "task_learning_rate_multiplier": self.task_learning_rate_multiplier,
+                "backbone": None if self.backbone is None else keras.saving.serialize_keras_object(self.backbone)}
+
+
+def _check_backbone(backbone, feature_dim):
+    """`(backbone, image_shape, feature_dim)` of a feature-extractor model (deserialized from a config dict)."""
+    if isinstance(backbone, dict):
+        backbone = keras.saving.deserialize_keras_object(backbone)
+    try:
+        inputs, outputs = backbone.inputs, backbone.outputs
+    except (AttributeError, ValueError):
+        inputs = outputs = None
+    if not isinstance(backbone, keras.Model) or not inputs or len(inputs) != 1 or len(outputs) != 1:
+        raise ValueError("Expected `backbone` to be a built keras.Model with one input and one output (images -> "
+                         f"features). Received: {type(backbone).__name__}.")
+    out = tuple(outputs[0].shape)
+    if len(out) != 2:
+        raise ValueError(f"Expected `backbone` features of shape [B, D] (e.g. pooling=\"avg\"). "
+                         f"Received: output shape {out}.")
+    if feature_dim is not None and feature_dim != out[-1]:
+        raise ValueError(f"Expected `feature_dim` to match the backbone's features ({out[-1]}). "
+                         f"Received: feature_dim={feature_dim}.")
+    return backbone, tuple(inputs[0].shape[1:]), int(out[-1])
 
 
 def support_prototypes(support_x, support_y):
