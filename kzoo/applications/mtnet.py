@@ -35,7 +35,7 @@ class MTNet(EpisodicModel):
 
     Networks: for `example_shape=(d,)` (regression, e.g. sine waves) an MLP with
     `hidden` cells and ReLU (the paper's 1-40-40-1); for images `[H, W, C]`
-    (classification) `blocks` conv cells (3x3, stride 2, `channels` filters) each
+    (classification) `blocks` conv cells (3x3, stride 2 or `pool`, `channels` filters) each
     followed by `BatchStatNormalization` and ReLU (T acts before the norm, as in the
     official code), spatial mean, then a dense cell to `num_outputs` logits.
 
@@ -66,6 +66,9 @@ class MTNet(EpisodicModel):
             its own index, so masks are independent across cells and tasks and the
             same seed replays the same masks. Defaults to `None` (drawn from Keras's
             global seed, `keras.utils.set_random_seed`).
+        pool: images: stride-1 convolutions, each block ending in 2x2 max-pooling
+            (MAML's and MT-net's mini-ImageNet network) instead of stride-2
+            convolutions (their Omniglot network). Defaults to `False`.
 
     Example:
 
@@ -83,7 +86,7 @@ class MTNet(EpisodicModel):
     def __init__(self, example_shape=(1,), variant="mtnet", full_mask=False, num_outputs=1,
                  hidden=(40, 40), channels=64, blocks=4, inner_steps=1, eval_inner_steps=None,
                  inner_lr=0.01, first_order=False, temperature=1.0, inference_mask="mode", seed=None,
-                 **kwargs):
+                 pool=False, **kwargs):
         super().__init__(example_shape=example_shape, **kwargs)
         if variant not in VARIANTS:
             raise ValueError(f"Unknown `variant` {variant!r}. Expected one of {sorted(VARIANTS)}.")
@@ -115,12 +118,14 @@ class MTNet(EpisodicModel):
         if seed is not None:
             check_int(seed, "seed", 0)
         self.seed = seed
+        self.pool = bool(pool)
         self.mask_seed_generator = keras.random.SeedGenerator(seed)
 
         cell = dict(use_transform=use_transform, use_mask=use_mask, full_mask=full_mask, temperature=temperature,
                     dtype=self.dtype_policy)
         if self.classification:
-            self.cells = [MaskedTransformCell(channels, kernel_size=3, strides=2, name=f"conv{i}", **cell)
+            self.cells = [MaskedTransformCell(channels, kernel_size=3, strides=1 if self.pool else 2,
+                                              name=f"conv{i}", **cell)
                           for i in range(blocks)]
             self.norms = [BatchStatNormalization(name=f"norm{i}", dtype=self.dtype_policy) for i in range(blocks)]
             head_init = "glorot_uniform"
@@ -196,6 +201,8 @@ class MTNet(EpisodicModel):
                 h = self.norms[i](h, first_order=first_order_norms)
             if i < len(self.cells) - 1:
                 h = ops.relu(h)
+            if self.pool and i < len(self.norms):
+                h = ops.max_pool(h, pool_size=2, strides=2, padding="same")
         return h
 
     def task_loss(self, outputs, targets, ways=None):
@@ -360,5 +367,5 @@ class MTNet(EpisodicModel):
             "num_outputs": self.num_outputs, "hidden": list(self.hidden), "channels": self.channels,
             "blocks": self.blocks, "inner_steps": self.inner_steps, "eval_inner_steps": self.eval_inner_steps,
             "inner_lr": self.inner_lr, "first_order": self.first_order, "temperature": self.temperature,
-            "inference_mask": self.inference_mask, "seed": self.seed,
+            "inference_mask": self.inference_mask, "seed": self.seed, "pool": self.pool,
         }

@@ -21,6 +21,7 @@ import os
 import sys
 
 from kzoo import native_logs  # before TF_CPP_MIN_LOG_LEVEL is set below: it records whether the user set it
+from kzoo.cli import literature
 from kzoo.cli.arguments import Parser, positive_float, positive_int, ways_range
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,13 +39,23 @@ def _family(name):
 def list_command(args):
     from kzoo.applications import APPLICATIONS, FAMILIES
 
+    if args.recipes and not args.markdown:
+        from kzoo.cli.literature import RECIPES
+
+        for key, recipe in RECIPES.items():
+            app, name = key.split("/")
+            print(f"{key}: kzoo fit {app} --recipe {name} --data mini_imagenet:PATH\n"
+                  f"  = {' '.join(recipe.arguments)}\n  the paper reports {recipe.reported}% ({recipe.source})")
+        return
     if args.markdown:
-        table = presets_table()
+        from kzoo.cli.literature import markdown
+
+        block, table = ("recipes", markdown()) if args.recipes else ("presets", presets_table())
         if args.write:
             from kzoo.files import write_marked_blocks
 
-            write_marked_blocks(args.write, {"presets": table}, tag="kzoo list")
-            print(f"wrote the presets table of {args.write}")
+            write_marked_blocks(args.write, {block: table}, tag="kzoo list")
+            print(f"wrote the {block} table of {args.write}")
         else:
             print(table)
         return
@@ -221,6 +232,8 @@ def _fit_parser(commands):
                      help="an application argument, e.g. --set variant=maml --set inner_lr=0.1 (repeatable)")
     fit.add_argument("--distort", action="store_true",
                      help="distort every training image independently (kzoo.episodes.Distortion)")
+    fit.add_argument("--recipe", metavar="NAME", default=None,
+                     help="few-shot: a paper's mini-ImageNet setting (kzoo list --recipes); later options override it")
     fit.add_argument("--variable-ways", type=ways_range, default=None, metavar="MIN-MAX",
                      help="few-shot: train on variable-way, variable-shot episodes (Meta-Dataset) of MIN to MAX "
                           "classes, one per batch; --ways and --shots then set only the test episodes")
@@ -303,8 +316,11 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     listing = commands.add_parser("list", help="applications and presets")
     listing.add_argument("--markdown", action="store_true", help="print the presets as a Markdown table")
+    listing.add_argument("--recipes", action="store_true",
+                         help="the papers' mini-ImageNet settings (kzoo fit APP --recipe NAME) instead of presets")
     listing.add_argument("--write", default=None, metavar="README",
-                         help="with --markdown: write the table between the <!-- kzoo list: presets --> markers")
+                         help="with --markdown: write the table between the <!-- kzoo list: presets --> "
+                              "(or recipes) markers")
     listing.set_defaults(func=lambda args, _: list_command(args))
     _data_parsers(commands)
     parser.subparsers = {"fit": _fit_parser(commands), "evaluate": _evaluate_parser(commands)}
@@ -321,6 +337,11 @@ def build_parser():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    try:
+        argv = literature.expand(argv)
+    except ValueError as error:
+        print(f"kzoo: error: {error}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     args.argv = argv
     sub = parser.subparsers.get(args.command)
