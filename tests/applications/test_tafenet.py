@@ -226,3 +226,20 @@ def test_a_keras_applications_backbone_takes_images_end_to_end(tmp_path):
         TAFENet(feature_dim=7, task_dim=6, backbone=mobilenet)
     with pytest.raises(ValueError, match="images of shape"):
         model.predict(images[:2, :16, :16], tasks=tasks, verbose=0)
+
+
+def test_variable_way_episodes_of_features_are_scored_against_their_support_prototypes():
+    """A Meta-Dataset episode (its N and shots drawn per episode), flattened to features: logits [1, Q, N]."""
+    from kzoo import episodes
+
+    rng = np.random.default_rng(0)
+    source = episodes.arrays(rng.integers(0, 256, size=(240, 4, 4, 1)).astype("uint8"), np.repeat(np.arange(12), 20))
+    model = TAFENet(feature_dim=16, task_dim=16, hidden_units=(8,), task_layers=2, task_units=8, classifier_units=8)
+    sizes = set()
+    for x, y in episodes.variable_few_shot(source, min_ways=2, max_ways=12, seed=2, batches=3):
+        ways = int(np.max(x["support_y"])) + 1
+        sizes.add(ways)
+        features = {"support_x": tf.reshape(x["support_x"], [1, -1, 16]), "support_y": x["support_y"],
+                    "query_x": tf.reshape(x["query_x"], [1, -1, 16])}
+        assert model(features).shape == (1, y.shape[1], ways)
+    assert len(sizes) > 1

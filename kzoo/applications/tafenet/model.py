@@ -244,10 +244,11 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         if tasks.shape[-1] is not None and tasks.shape[-1] != self.task_dim:
             raise ValueError(f"Expected task descriptions of size task_dim={self.task_dim} (the built size). "
                              f"Received: tasks.shape={tuple(tasks.shape)}.")
-        h = tasks
+        leading = tf.shape(tasks)[:-1]
+        h = tf.reshape(tasks, (-1, self.task_dim))  # BatchNormalization was built for [N, task_dim]
         for layer in self.task_network:
             h = layer(h, training=training) if isinstance(layer, keras.layers.BatchNormalization) else layer(h)
-        return h
+        return tf.reshape(h, tf.concat([leading, [self.hidden_units[-1]]], 0))
 
     def forward(self, features, tasks, training=None):
         """Scores every (input, task) pair.
