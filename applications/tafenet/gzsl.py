@@ -2,6 +2,7 @@
 
     python applications/tafenet/gzsl.py --method tafenet --beta 0
     python applications/tafenet/gzsl.py --method bilinear [--tasks onehot]
+    python applications/tafenet/gzsl.py --method eszsl --gamma 1 --lam 1 [--tasks onehot]   # closed form
     python applications/tafenet/gzsl.py --method tafenet --generator-activation linear --positive-weight 63
 
 The presets (beta = 0.1, attribute and one-hot descriptions) are trained by
@@ -42,7 +43,7 @@ def bilinear_baseline(data, tasks, epochs, seed, lr=1e-3, batch_size=64):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--method", choices=("tafenet", "bilinear"), default="tafenet")
+    parser.add_argument("--method", choices=("tafenet", "bilinear", "eszsl"), default="tafenet")
     parser.add_argument("--tasks", choices=("attributes", "onehot"), default="attributes")
     parser.add_argument("--beta", type=float, default=0.1, help="embedding loss weight (eq. 5)")
     parser.add_argument("--epochs", type=int, default=8)
@@ -52,6 +53,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gamma", type=float, default=1.0, help="eszsl: feature-side regularizer")
+    parser.add_argument("--lam", type=float, default=1.0, help="eszsl: description-side regularizer")
     parser.add_argument("--name", default=None, help="result file name (default from the settings)")
     parser.add_argument("--generator-activation", default="relu", help='"relu" (default) or "linear"')
     parser.add_argument("--positive-weight", type=float, default=1.0,
@@ -72,6 +75,13 @@ def main(argv=None):
                                                                  [sys.argv[0], *(argv or sys.argv[1:])])}
     if args.method == "bilinear":
         scorer = bilinear_baseline(data, tasks, args.epochs, args.seed)
+    elif args.method == "eszsl":  # the regularizers as given (no search on any split here)
+        x, y = data.split("trainval")
+        eszsl = zsl.ESZSL(gamma=args.gamma, lam=args.lam).fit(x, y, tasks, classes=data.seen_classes)
+        result.update({"gamma": eszsl.gamma, "lam": eszsl.lam})
+
+        def scorer(features):
+            return eszsl.scores(features, tasks)
     else:
         keras.utils.set_random_seed(args.seed)
         model = TAFENet(feature_dim=data.feature_dim, task_dim=tasks.shape[1], hidden_units=(args.hidden,) * 3,

@@ -1,0 +1,81 @@
+"""Zero-shot baselines that TAFE-Net and AMAZ are compared with: the same features, splits and metrics.
+
+- `ESZSL`: Romera-Paredes & Torr, "An embarrassingly simple approach to zero-shot
+  learning", ICML 2015: a linear compatibility x V s_c in closed form (their eq. 5).
+
+Each baseline is fitted on the seen classes (`fit(x, y, attributes, classes)`) and
+scores features against any classes' descriptions (`scores(x, attributes)`), so
+`kzoo.zsl.evaluation.score_compatibility(data, lambda x: model.scores(x, data.attributes))`
+reports its GZSL u/s/H and ZSL top-1 exactly as for TAFE-Net and AMAZ.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> attributes = rng.integers(0, 2, size=(20, 12)).astype("float32")  # 20 classes, 12 attributes
+>>> y = np.repeat(np.arange(20), 30)
+>>> x = attributes[y] @ rng.normal(size=(12, 40)) + 0.1 * rng.normal(size=(600, 40))  # features [600, 40]
+>>> seen, unseen = y < 15, np.arange(15, 20)
+>>> model = ESZSL(gamma=1.0, lam=1.0).fit(x[seen], y[seen], attributes, classes=np.arange(15))
+>>> predicted = unseen[np.argmax(model.scores(x[~seen], attributes[unseen]), 1)]
+>>> round(float(np.mean(predicted == y[~seen])), 2)  # ZSL top-1 over the 5 unseen classes (chance: 0.2)
+0.8
+"""
+
+import numpy as np
+
+from kzoo.checks import check_float
+
+
+class ESZSL:
+    """Embarrassingly simple zero-shot learning: V = (X^T X + gamma I)^-1 X^T Y S (S^T S + lambda I)^-1.
+
+    X `[N, D]` are the training features, Y `[N, z]` their labels as +1 (the class)
+    and -1 (the other seen classes), S `[z, a]` the seen classes' descriptions. The
+    score of class c is x V s_c (eq. 5 of the paper; regularizers gamma on the
+    feature side, lambda on the attribute side, and beta = gamma lambda).
+
+    Args:
+        gamma: the regularization of the feature side (the paper searches 10^-3..10^3).
+            Defaults to `1.0`.
+        lam: the regularization of the description side. Defaults to `1.0`.
+    """
+
+    def __init__(self, gamma=1.0, lam=1.0):
+        self.gamma = check_float(gamma, "gamma", 0)
+        self.lam = check_float(lam, "lam", 0)
+        self.weights = None  # V, [D, a]
+
+    def fit(self, x, y, attributes, classes=None):
+        """Solves for V on features `x` `[N, D]` with labels `y` `[N]` (rows of `attributes` `[C, a]`).
+
+        Args:
+            classes: the seen classes (rows of `attributes` that `y` uses). Defaults to
+                the classes present in `y`.
+
+        Returns:
+            `self`.
+        """
+        x = np.asarray(x, np.float64)
+        y = np.asarray(y).reshape(-1)
+        attributes = np.asarray(attributes, np.float64)
+        if x.ndim != 2 or x.shape[0] != y.size:
+            raise ValueError(f"Expected features `x` [N, D] with one label each. Received: x.shape={x.shape}, "
+                             f"{y.size} labels.")
+        if attributes.ndim != 2:
+            raise ValueError(f"Expected `attributes` [C, a]. Received: shape {attributes.shape}.")
+        classes = np.unique(y) if classes is None else np.asarray(classes).reshape(-1)
+        position = {int(c): i for i, c in enumerate(classes)}
+        missing = sorted(set(np.unique(y).tolist()) - set(position))
+        if missing:
+            raise ValueError(f"Expected every label among `classes`. Received: labels {missing[:5]} outside them.")
+        targets = -np.ones((y.size, classes.size))
+        targets[np.arange(y.size), [position[int(c)] for c in y]] = 1.0
+        s = attributes[classes]  # [z, a]
+        left = np.linalg.solve(x.T @ x + self.gamma * np.eye(x.shape[1]), x.T @ targets @ s)  # [D, a]
+        self.weights = np.linalg.solve((s.T @ s + self.lam * np.eye(s.shape[1])).T, left.T).T
+        return self
+
+    def scores(self, x, attributes):
+        """Compatibility scores `[N, C]` of features `x` `[N, D]` with the classes `attributes` `[C, a]`."""
+        if self.weights is None:
+            raise ValueError("Call `fit` before `scores`.")
+        return np.asarray(x, np.float64) @ self.weights @ np.asarray(attributes, np.float64).T
