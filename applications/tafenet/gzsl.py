@@ -2,7 +2,7 @@
 
     python applications/tafenet/gzsl.py --method tafenet --beta 0
     python applications/tafenet/gzsl.py --method bilinear [--tasks onehot]
-    python applications/tafenet/gzsl.py --method eszsl --gamma 1 --lam 1 [--tasks onehot]   # closed form
+    python applications/tafenet/gzsl.py --method eszsl [--tasks onehot]   # closed form, chosen on seen classes
     python applications/tafenet/gzsl.py --method tafenet --generator-activation linear --positive-weight 63
 
 The presets (beta = 0.1, attribute and one-hot descriptions) are trained by
@@ -53,8 +53,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gamma", type=float, default=1.0, help="eszsl: feature-side regularizer")
-    parser.add_argument("--lam", type=float, default=1.0, help="eszsl: description-side regularizer")
+    parser.add_argument("--gamma", type=float, default=None,
+                        help="eszsl: feature-side regularizer (default: gamma and lambda chosen on held-out seen classes)")
+    parser.add_argument("--lam", type=float, default=1.0, help="eszsl with --gamma: description-side regularizer")
     parser.add_argument("--name", default=None, help="result file name (default from the settings)")
     parser.add_argument("--generator-activation", default="relu", help='"relu" (default) or "linear"')
     parser.add_argument("--positive-weight", type=float, default=1.0,
@@ -75,9 +76,12 @@ def main(argv=None):
                                                                  [sys.argv[0], *(argv or sys.argv[1:])])}
     if args.method == "bilinear":
         scorer = bilinear_baseline(data, tasks, args.epochs, args.seed)
-    elif args.method == "eszsl":  # the regularizers as given (no search on any split here)
+    elif args.method == "eszsl":
         x, y = data.split("trainval")
-        eszsl = zsl.ESZSL(gamma=args.gamma, lam=args.lam).fit(x, y, tasks, classes=data.seen_classes)
+        if args.gamma is None:  # the paper's protocol: chosen on held-out seen classes
+            eszsl, result["selection"] = zsl.ESZSL.select(x, y, tasks, data.seen_classes, seed=args.seed)
+        else:
+            eszsl = zsl.ESZSL(gamma=args.gamma, lam=args.lam).fit(x, y, tasks, classes=data.seen_classes)
         result.update({"gamma": eszsl.gamma, "lam": eszsl.lam})
 
         def scorer(features):

@@ -74,6 +74,36 @@ class ESZSL:
         self.weights = np.linalg.solve((s.T @ s + self.lam * np.eye(s.shape[1])).T, left.T).T
         return self
 
+    @classmethod
+    def select(cls, x, y, attributes, classes, grid=tuple(10.0 ** k for k in range(-3, 4)), validation_fraction=0.2,
+               seed=0):
+        """The paper's protocol: choose gamma and lambda on held-out *seen* classes, then refit on all of them.
+
+        A `validation_fraction` of `classes` (chosen with `seed`) plays the unseen
+        classes: each (gamma, lambda) of `grid` x `grid` is fitted on the others and
+        scored by per-class top-1 among the held-out classes. No test data is used.
+
+        Returns:
+            `(model, search)`: the model refitted on all `classes` with the best pair,
+            and `{"gamma", "lam", "validation_accuracy", "validation_classes", "grid"}`.
+        """
+        from kzoo.metrics import per_class_accuracy
+
+        x, y, classes = np.asarray(x), np.asarray(y).reshape(-1), np.asarray(classes).reshape(-1)
+        held = np.random.default_rng(seed).permutation(classes)[:max(2, int(round(validation_fraction * classes.size)))]
+        rest = np.setdiff1d(classes, held)
+        train, val = np.isin(y, rest), np.isin(y, held)
+        results = []
+        for gamma in grid:
+            for lam in grid:
+                model = cls(gamma, lam).fit(x[train], y[train], attributes, classes=rest)
+                predicted = held[np.argmax(model.scores(x[val], np.asarray(attributes)[held]), 1)]
+                results.append((per_class_accuracy(y[val], predicted), gamma, lam))
+        accuracy, gamma, lam = max(results, key=lambda r: r[0])
+        search = {"gamma": gamma, "lam": lam, "validation_accuracy": round(float(accuracy), 4),
+                  "validation_classes": int(held.size), "grid": [float(g) for g in grid]}
+        return cls(gamma, lam).fit(x, y, attributes, classes=classes), search
+
     def scores(self, x, attributes):
         """Compatibility scores `[N, C]` of features `x` `[N, D]` with the classes `attributes` `[C, a]`."""
         if self.weights is None:

@@ -45,3 +45,16 @@ def test_bad_inputs_are_named():
         ESZSL().fit(x, y[:5], attributes)
     with pytest.raises(ValueError, match="gamma"):
         ESZSL(gamma=0)
+
+
+def test_select_chooses_on_held_out_seen_classes_and_refits_on_all():
+    rng = np.random.default_rng(0)
+    attributes = rng.integers(0, 2, size=(20, 12)).astype(float)
+    y = np.repeat(np.arange(20), 20)
+    x = attributes[y] @ rng.normal(size=(12, 30)) + 0.1 * rng.normal(size=(400, 30))
+    seen = y < 15
+    model, search = ESZSL.select(x[seen], y[seen], attributes, np.arange(15), grid=(0.01, 1.0, 100.0))
+    assert search["validation_classes"] == 3 and search["gamma"] in (0.01, 1.0, 100.0)
+    refit = ESZSL(search["gamma"], search["lam"]).fit(x[seen], y[seen], attributes, classes=np.arange(15))
+    np.testing.assert_allclose(model.weights, refit.weights)  # refitted on every seen class, unseen never used
+    assert 0.0 < search["validation_accuracy"] <= 1.0
