@@ -97,11 +97,10 @@ def train_and_evaluate(model, source, ways, shots, queries=5, tasks=1, steps=100
                         validation_data=val_ds, callbacks=callbacks, verbose=verbose, shuffle=False)
     train_seconds = time.perf_counter() - start
     score = evaluate_episodes(model, evaluation_dataset(test, evaluation), verbose=verbose)
-    training = {"ways": ways, "shots": shots, "queries": queries, "tasks": tasks, "steps": steps,
-                "rotations": rotations, "seed": seed, "seconds": round(train_seconds, 1)}
-    if variable is not None:
-        training = {"variable": dict(variable), "tasks": 1, "steps": steps, "rotations": rotations, "seed": seed,
-                    "seconds": round(train_seconds, 1)}
+    episode_settings = ({"variable": dict(variable), "tasks": 1} if variable is not None
+                        else {"ways": ways, "shots": shots, "queries": queries, "tasks": tasks})
+    training = {**episode_settings, "steps": steps, "rotations": rotations, "seed": seed,
+                "seconds": round(train_seconds, 1)}
     if distortion is not None:
         training["distortion"] = distortion.get_config()
     if keep:
