@@ -45,7 +45,7 @@ def bootstrap_intervals(y_seen, pred_seen, y_unseen, pred_unseen, top1_hits, see
     return {k: [round(float(v), 4) for v in np.percentile(d, [2.5, 97.5])] for k, d in draws.items()}
 
 
-def score_compatibility(data, scorer, seed=0):
+def score_compatibility(data, scorer, seed=0, calibration=None):
     """Scores `scorer` on the test splits of `data`.
 
     - GZSL (Xian et al.): test-seen and test-unseen images against all classes,
@@ -58,6 +58,10 @@ def score_compatibility(data, scorer, seed=0):
         data: a `ZeroShotData`.
         scorer: callable, features `[B, D]` -> scores `[B, C]` over all classes.
         seed: seed of the bootstrap intervals. Defaults to `0`.
+        calibration: optional gamma of calibrated stacking (Chao et al. 2016,
+            `kzoo.zsl.validation.calibrated_predictions`), chosen on validation data
+            (`choose_calibration`); the GZSL scores with it are added as
+            `"calibrated": {"gamma", "u", "s", "H", "ci95"}`. Defaults to `None`.
 
     Returns:
         A dict of floats (rounded to 4 digits), `ci95` (bootstrap intervals) and an
@@ -75,6 +79,15 @@ def score_compatibility(data, scorer, seed=0):
     result.update({f"top{k}": round(top_k_accuracy(target, ranked, k), 4) for k in (1, 2, 3)})
     result["mAP"] = round(mean_average_precision(target, ranked), 4)
     result["ci95"] = bootstrap_intervals(ys, pred_seen, yu, pred_unseen, np.argmax(ranked, 1) == target, seed=seed)
+    if calibration is not None:
+        from kzoo.zsl.validation import calibrated_predictions
+
+        cal_seen = calibrated_predictions(scores_seen, data.seen_classes, calibration)
+        cal_unseen = calibrated_predictions(scores_unseen, data.seen_classes, calibration)
+        calibrated = {k: round(v, 4) for k, v in gzsl_scores(ys, cal_seen, yu, cal_unseen).items()}
+        intervals = bootstrap_intervals(ys, cal_seen, yu, cal_unseen, np.argmax(ranked, 1) == target, seed=seed)
+        result["calibrated"] = {"gamma": float(calibration), **calibrated,
+                                "ci95": {k: intervals[k] for k in ("u", "s", "H")}}
     result["evaluation"] = (f"GZSL: per-class top-1 of {len(ys)} test-seen and {len(yu)} test-unseen images "
                             f"against all {data.num_classes} classes; composition: the {len(yu)} test-unseen "
                             f"images ranked over the {unseen.size} unseen pairs (top-k, retrieval mAP)")

@@ -61,12 +61,12 @@ def evaluate(model, data, descriptions="attributes", seed=0):
     return score_scorer(lambda features: model.predict(features, tasks=tasks, batch_size=64, verbose=0), data, seed)
 
 
-def score_scorer(scorer, data, seed=0):
+def score_scorer(scorer, data, seed=0, calibration=None):
     """`score_compatibility` of any features -> scores callable, with its scoring speed."""
     from kzoo.zsl.evaluation import score_compatibility
 
     start = time.perf_counter()
-    score = score_compatibility(data, scorer, seed=seed)
+    score = score_compatibility(data, scorer, seed=seed, calibration=calibration)
     images = data.test_seen_loc.size + data.test_unseen_loc.size
     score["scoring_images_per_second"] = round(images / (time.perf_counter() - start), 1)
     return score
