@@ -49,6 +49,22 @@ def test_config_round_trip():
     assert clone.get_config() == model.get_config()
 
 
+def test_reference_initialization_draws_the_authors_scales():
+    model = small(initialization="reference")
+    model.build()
+    assert TAFENet.from_config(model.get_config()).initialization == "reference"
+    std = {layer.name: float(np.std(np.asarray(layer.kernel)))
+           for layer in [*model.feature_layers, *model.generators, model.task_network[0], model.classifier[1]]}
+    assert all(0.0005 < std[f"feature{i}"] < 0.002 for i in range(2)), std  # N(0, 0.001)
+    assert all(0.005 < std[f"generator{i}"] < 0.02 for i in range(2)), std  # N(0, 0.01)
+    assert 0.005 < std["task_dense0"] < 0.02 and std["classifier_hidden"] < 0.002
+    default = small()
+    default.build()
+    assert float(np.std(np.asarray(default.feature_layers[0].kernel))) > 0.05  # Glorot uniform
+    with pytest.raises(ValueError, match="initialization"):
+        small(initialization="he")
+
+
 def test_different_tasks_give_different_embeddings_for_the_same_input(toy):
     features, _, attributes = toy
     model = small()

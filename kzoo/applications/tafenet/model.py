@@ -100,6 +100,10 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             takes images where it took features (`feature_dim` is D; inputs,
             episodes and the serving signature's `images` are `[..., H, W, C]`).
             Saved in the config. Defaults to `None` (precomputed features).
+        initialization: `"glorot"` (Keras's default) or `"reference"`, the authors'
+            code: kernels of the prediction network and classifier drawn from
+            N(0, 0.001), of T and the generators from N(0, 0.01). Defaults to
+            `"glorot"`.
 
     Call arguments:
         inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}` (with a
@@ -133,7 +137,7 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
     def __init__(self, feature_dim=None, task_dim=None, hidden_units=(2048, 2048, 2048), task_layers=3,
                  task_units=2048, classifier_units=2048, generator_activation="relu", dropout=0.5,
                  embedding_loss_weight=0.1, embedding_positive_weight=1.0, classes_per_step=None,
-                 task_learning_rate_multiplier=0.1, backbone=None, **kwargs):
+                 task_learning_rate_multiplier=0.1, backbone=None, initialization="glorot", **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.image_shape = None, None
         if backbone is not None:
@@ -162,22 +166,33 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         self.embedding_positive_weight = float(embedding_positive_weight)
         self.classes_per_step = None if classes_per_step is None else int(classes_per_step)
         self.task_learning_rate_multiplier = float(task_learning_rate_multiplier)
+        if initialization not in ("glorot", "reference"):
+            raise ValueError(f'Expected `initialization` "glorot" or "reference". '
+                             f"Received: initialization={initialization!r}.")
+        self.initialization = initialization
+        if initialization == "reference":  # the authors' code: N(0, 0.001) for F, N(0, 0.01) for T and g
+            prediction = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.001))
+            meta = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))
+        else:
+            prediction = meta = {}
 
         policy = dict(dtype=self.dtype_policy)  # sublayers follow a mixed-precision policy
         self.task_network = []
         for i in range(self.task_layers - 1):
-            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}", **policy),
+            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}", **meta,
+                                                     **policy),
                                   keras.layers.BatchNormalization(name=f"task_norm{i}", **policy),
                                   keras.layers.ReLU(name=f"task_relu{i}", **policy)]
         self.task_network.append(keras.layers.Dense(hidden_units[-1], activation="relu",
-                                                    name=f"task_dense{self.task_layers - 1}", **policy))
-        self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}", **policy)
-                           for i, u in enumerate(hidden_units)]
-        self.feature_layers = [FactorizedDense(u, name=f"feature{i}", **policy) for i, u in enumerate(hidden_units)]
+                                                    name=f"task_dense{self.task_layers - 1}", **meta, **policy))
+        self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}", **meta,
+                                              **policy) for i, u in enumerate(hidden_units)]
+        self.feature_layers = [FactorizedDense(u, name=f"feature{i}", **prediction, **policy)
+                               for i, u in enumerate(hidden_units)]
         self.classifier = [keras.layers.Dropout(self.dropout, name="classifier_dropout", **policy),
                            keras.layers.Dense(self.classifier_units, activation="relu", name="classifier_hidden",
-                                              **policy),
-                           keras.layers.Dense(1, name="classifier_logit", **policy)]
+                                              **prediction, **policy),
+                           keras.layers.Dense(1, name="classifier_logit", **prediction, **policy)]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
         self.embedding_loss_tracker = keras.metrics.Mean(name="embedding_loss")
@@ -490,7 +505,8 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                 "embedding_positive_weight": self.embedding_positive_weight,
                 "classes_per_step": self.classes_per_step,
                 "task_learning_rate_multiplier": self.task_learning_rate_multiplier,
-                "backbone": None if self.backbone is None else keras.saving.serialize_keras_object(self.backbone)}
+                "backbone": None if self.backbone is None else keras.saving.serialize_keras_object(self.backbone),
+                "initialization": self.initialization}
 
 
 def _check_backbone(backbone, feature_dim):
