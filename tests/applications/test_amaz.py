@@ -115,6 +115,22 @@ def test_inner_update_moves_only_its_own_group(data, phase):
     assert all(np.isfinite(float(v)) for v in logs.values())
 
 
+def test_inner_step_is_clipped_to_inner_clipnorm(data):
+    batch = next(iter(tasks(data)))
+
+    def step_norm(**kwargs):
+        model = small(inner_learning_rates=(1.0, 1.0, 1.0), **kwargs)
+        model.build()
+        before = [v.numpy().copy() for v in model.phase_variables("discriminator")]
+        model.inner_update("discriminator", batch)
+        return np.sqrt(sum(np.sum((v.numpy() - b) ** 2) for b, v in zip(before, model.phase_variables("discriminator"))))
+
+    free = step_norm(inner_clipnorm=None)  # the paper's plain step: lr 1 x the gradient
+    assert free > 0.02
+    assert step_norm(inner_clipnorm=0.01) == pytest.approx(0.01, rel=1e-3)  # lr 1 x a gradient of norm 0.01
+    assert small().inner_clipnorm == 10.0 and small(inner_clipnorm=None).get_config()["inner_clipnorm"] is None
+
+
 def test_fit_updates_every_group_and_logs_the_four_losses(trained):
     model, before, history = trained
     changed = moved(before, model)

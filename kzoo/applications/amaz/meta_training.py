@@ -121,6 +121,8 @@ class MetaTraining:
     def inner_update(self, phase, batch):
         """One support-set SGD step of one group (Algorithm 1, lines 10-15; eq. 9-10).
 
+        With `inner_clipnorm`, the step's gradient is clipped to that global norm first.
+
         Under a distribution strategy each replica holds T / replicas tasks: the
         replicas' gradients are averaged (all-reduce) before the step, so every
         replica takes the single-device step on the whole task batch and the
@@ -130,6 +132,13 @@ class MetaTraining:
         grads, variables, logs = self.phase_gradients(phase, batch, "support", optimizer if scaled else None)
         grads = distribute.all_reduce_mean(grads)
         rate = self.inner_learning_rates[PHASES.index(phase)]
+        if self.inner_clipnorm is not None:  # of the unscaled gradient under mixed_float16
+            limit = self.inner_clipnorm * (optimizer.dynamic_scale if scaled else 1.0)
+            present = [i for i, g in enumerate(grads) if g is not None]
+            clipped, _ = tf.clip_by_global_norm([grads[i] for i in present], limit)
+            grads = list(grads)
+            for i, g in zip(present, clipped):
+                grads[i] = g
         if scaled:  # mixed_float16: the step of the unscaled gradient
             rate = rate / optimizer.dynamic_scale
         # Algorithm 1 writes the adapted weights into the model itself (not into fast weights)

@@ -74,6 +74,14 @@ class AMAZ(presets.PresetMixin, MetaTraining, DivergenceCheck, keras.Model):
             README.md). Defaults to `"identity"`.
         inner_learning_rates: `(alpha_1, alpha_2, alpha_3)` of the support-set SGD
             steps. Defaults to `(1e-3, 1e-3, 1e-3)`.
+        inner_clipnorm: the global norm each support-set step's gradient is clipped
+            to, per group. `None` gives the paper's plain SGD step. Defaults to `10.0`:
+            with plain steps, the meta-update (which only sees the losses after a
+            step) let the critic's own gradient penalty grow to ~1,000 while one
+            support step of norm ~3,000 repaired it, until a step overshot and the
+            run diverged to NaN (applications/amaz/README.md, "Divergence"); a
+            bounded step cannot repair it, so the meta-update keeps the critic
+            Lipschitz itself. Healthy steps have norms below 10.
         meta_learning_rates: `(beta_1, beta_2, beta_3)`, the Adam learning rates
             `compile()` uses by default. Defaults to `(1e-3, 1e-5, 1e-5)`.
         gradient_penalty: lambda of the WGAN-GP penalty added to eq. (6); `0`
@@ -119,7 +127,7 @@ class AMAZ(presets.PresetMixin, MetaTraining, DivergenceCheck, keras.Model):
                  modulator_initialization="identity", inner_learning_rates=(1e-3, 1e-3, 1e-3),
                  meta_learning_rates=(1e-3, 1e-5, 1e-5),
                  gradient_penalty=10.0, train_sigma=0.1, synthesis_sigma=1.0, seed=0, output_activation=None,
-                 modulation_scope="task", modulator_objective="gc", **kwargs):
+                 modulation_scope="task", modulator_objective="gc", inner_clipnorm=10.0, **kwargs):
         super().__init__(**kwargs)
         for name, value in (("feature_dim", feature_dim), ("attribute_dim", attribute_dim),
                             ("num_classes", num_classes), ("embedding_dim", embedding_dim)):
@@ -147,6 +155,7 @@ class AMAZ(presets.PresetMixin, MetaTraining, DivergenceCheck, keras.Model):
             for rate in rates:
                 check_float(rate, name, 0)
         self.inner_learning_rates = tuple(float(r) for r in inner_learning_rates)
+        self.inner_clipnorm = None if inner_clipnorm is None else check_float(inner_clipnorm, "inner_clipnorm", 0)
         self.meta_learning_rates = tuple(float(r) for r in meta_learning_rates)
         self.gradient_penalty = check_float(gradient_penalty, "gradient_penalty", 0, inclusive=(True, True))
         self.train_sigma = check_float(train_sigma, "train_sigma", 0)
@@ -374,7 +383,7 @@ class AMAZ(presets.PresetMixin, MetaTraining, DivergenceCheck, keras.Model):
             "modulator_base": self.modulator_base, "modulator_operator": self.modulator_operator,
             "modulator_activation": self.modulator_activation, "modulator_bias": self.modulator_bias,
             "modulator_initialization": self.modulator_initialization,
-            "inner_learning_rates": list(self.inner_learning_rates),
+            "inner_learning_rates": list(self.inner_learning_rates), "inner_clipnorm": self.inner_clipnorm,
             "meta_learning_rates": list(self.meta_learning_rates), "gradient_penalty": self.gradient_penalty,
             "train_sigma": self.train_sigma, "synthesis_sigma": self.synthesis_sigma, "seed": self.seed,
             "output_activation": self.output_activation, "modulation_scope": self.modulation_scope,
