@@ -6,8 +6,8 @@
 #   bash applications/tafenet/reproduce.sh presets report  # some targets
 #
 # Targets: presets (glyphs_gzsl and glyphs_composition_onehot, by `kzoo fit tafenet`),
-# ablations (beta = 0; the authors' code's variant), baselines (bilinear compatibility on both
-# task descriptions), sparsity (DynamicTAFENet, Figure 5), benchmark (scoring speed), report
+# ablations (beta = 0; the authors' code's variant), baselines (bilinear, ESZSL, f-CLSWGAN and
+# TAFE-Net on both task descriptions, with and without calibrated stacking), sparsity (DynamicTAFENet, Figure 5), benchmark (scoring speed), report
 # (rewrites the README's tables from the presets' metadata and results/*.json).
 # Run from the repository root. One seed (0) per row; the epochs are fixed in advance.
 set -euo pipefail
@@ -32,10 +32,18 @@ for target in "${targets[@]}"; do
     ablations)
       python $here/gzsl.py --method tafenet --beta 0
       python $here/gzsl.py --method tafenet --beta 0.1 --generator-activation linear --positive-weight 63 \
-        --name tafenet_attributes_beta0.1_reference_variant ;;
-    baselines)
-      python $here/gzsl.py --method bilinear --epochs 20
-      python $here/gzsl.py --method bilinear --tasks onehot --epochs 20 ;;
+        --name tafenet_attributes_beta0.1_reference_variant
+      python $here/gzsl.py --method tafenet --initialization reference --name tafenet_ablation_reference_init
+      python $here/gzsl.py --method tafenet --beta 1 --name tafenet_ablation_beta1
+      python $here/gzsl.py --method tafenet --epochs 30 --name tafenet_ablation_epochs30
+      python $here/gzsl.py --method tafenet --task-units 64 --name tafenet_ablation_task_units64 ;;
+    baselines)  # each with calibrated stacking, gamma chosen on held-out seen classes (a second fit)
+      for tasks in attributes onehot; do
+        python $here/gzsl.py --method bilinear --tasks $tasks --epochs 20 --calibrate
+        python $here/gzsl.py --method eszsl --tasks $tasks --calibrate
+        python $here/gzsl.py --method clswgan --tasks $tasks --epochs 30 --calibrate
+        python $here/gzsl.py --method tafenet --tasks $tasks --calibrate --name "tafenet_${tasks}_beta0.1_calibrated"
+      done ;;
     sparsity)
       python $here/sparsity.py --betas 0 0.01 0.03 0.1 0.3 --epochs 12 ;;
     benchmark)

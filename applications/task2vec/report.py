@@ -128,7 +128,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 RULE_COLUMNS = ("chance", "generic probe", "domain embedding", "Task2Vec d_sym", "Task2Vec d_asym", "Model2Vec")
 BUDGET_ROWS = {  # variational_budget.py's budgets, as the README names them, with their Fisher steps
     "montecarlo": "Monte Carlo, 500 samples", "montecarlo:4000": "Monte Carlo, 4,000 samples",
-    "montecarlo:4000:40": "Monte Carlo, 4,000 samples, 40-epoch head", "expected": "expected (every image once)",
+    "montecarlo:4000:40": "Monte Carlo, 4,000 samples, 40-epoch head",
+    "expected": "expected (every image once; the default)",
     "3:0.05": "variational, 3 epochs, Adam 0.05 (the model-selection budget)",
     "10:0.2": "variational, 10 epochs, Adam 0.2", "30:0.2:cosine": "variational, 30 epochs, Adam 0.2 cosine-decayed",
     "30:1.0": "variational, 30 epochs, Adam 1.0"}
@@ -223,16 +224,20 @@ def mixed_expected_block(results):
 
 
 def budget_block(results):
-    lines = ["| estimator | steps | d_sym between tasks: mean (min) | seed 0 vs seed 1 | permuted copy | seconds |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| estimator | steps | d_sym between tasks: mean (min) | seed 0 vs seed 1 | permuted copy "
+             "| relative L1 change: seed 0 vs 1 | permuted copy | seconds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for key, label in BUDGET_ROWS.items():
         b = results["budgets"].get(key)
         if b is None:
             continue
         seeds = " / ".join(f"{v:.3f}" for v in b["d_sym seed 0 vs seed 1"])
         steps = "-" if key == "expected" else b["steps"]  # every image once: no sampled steps
+        l1_seeds = " / ".join(f"{100 * v:.1f}%" for v in b.get("relative L1 change seed 0 vs seed 1", []))
+        l1_copy = b.get("relative L1 change permuted copy")
         lines.append(f"| {label} | {steps} | {b['mean d_sym between tasks']:.3f} "
                      f"({b['min d_sym between tasks']:.3f}) | {seeds} | {b['d_sym to the permuted copy']:.3f} "
+                     f"| {l1_seeds or '-'} | {'-' if l1_copy is None else f'{100 * l1_copy:.1f}%'} "
                      f"| {b['seconds']:.0f} |")
     return "\n".join(lines)
 

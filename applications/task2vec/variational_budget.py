@@ -9,7 +9,9 @@ label names. For each budget (epochs of `--max-samples` Fisher samples, Adam lea
 rate, constant or cosine-decayed), the script reports:
 - the mean d_sym between different tasks;
 - d_sym between the same task embedded with seeds 0 and 1;
-- d_sym between the task and its permuted copy.
+- d_sym between the task and its permuted copy;
+- the relative L1 change |a - b|_1 / |a|_1 of the embedding under the new seed and under
+  the permutation.
 
 An estimator that separates tasks needs the first to be well above the other two.
 
@@ -46,6 +48,11 @@ def tasks():
            "omniglot:Korean#0": task(omniglot, "Korean", 0), "glyphs:Greek#0": task(glyphs, "Greek", 0),
            "glyphs:Greek#1": task(glyphs, "Greek", 1), "glyphs:Armenian#0": task(glyphs, "Armenian", 0)}
     return out
+
+
+def _relative_l1(a, b):
+    """|a - b|_1 / |a|_1 of two embeddings' vectors."""
+    return float(np.abs(a.vector - b.vector).sum() / np.abs(a.vector).sum())
 
 
 def main(argv=None):
@@ -92,6 +99,8 @@ def main(argv=None):
                "mean d_sym between tasks": float(between.mean()), "min d_sym between tasks": float(between.min()),
                "d_sym seed 0 vs seed 1": [d_sym(a, b) for a, b in zip(emb, reseeded)],
                "d_sym to the permuted copy": d_sym(emb[0], copy),
+               "relative L1 change seed 0 vs seed 1": [_relative_l1(a, b) for a, b in zip(emb, reseeded)],
+               "relative L1 change permuted copy": _relative_l1(emb[0], copy),
                "median precision / prior": (float(np.median(np.concatenate([e.vector / e.trivial for e in emb])))
                                             if t2v.method == "variational" else None),
                "distances": d.round(4).tolist()}

@@ -281,8 +281,8 @@ def _embed_parser(commands):
     embed.add_argument("tasks", help="folder of task folders")
     embed.add_argument("--out", default="embeddings.npz", help=".npz file to write (default embeddings.npz)")
     embed.add_argument("--plot", default=None, help="also write the distance matrix as this PNG")
-    embed.add_argument("--method", choices=["montecarlo", "expected", "variational"], default="montecarlo",
-                       help="Fisher estimator (default montecarlo)")
+    embed.add_argument("--method", choices=["expected", "montecarlo", "variational"], default="expected",
+                       help="Fisher estimator (default expected: exact over labels, seed-free)")
     embed.add_argument("--max-samples", type=positive_int, default=1000,
                        help="images per task the Fisher is estimated on (default 1000)")
     embed.add_argument("--invert", action="store_true", help="invert the images (dark strokes on white -> light)")

@@ -73,12 +73,15 @@ def test_expected_fisher_equals_the_closed_form_and_ignores_the_seed():
     w = (y.size / (2 * np.bincount(y)))[y]
     per_example = (p * (1 - p))[:, None, None] * (x[:, :, None] * (v * z * (1 - z))[:, None, :]) ** 2
     closed = (w[:, None, None] * per_example).sum(0).mean(0) / w.sum()
-    np.testing.assert_allclose(out["fisher"], closed, rtol=1e-4)
+    np.testing.assert_allclose(out["information"], closed, rtol=1e-4)
+    # the embedding is the precision Lambda = lambda^2 + (N / beta) F, lambda^2 = 1 / mean(u^2)
+    np.testing.assert_allclose(out["trivial"], np.full(4, 1 / np.mean(u.astype(np.float64) ** 2)), rtol=1e-5)
+    np.testing.assert_allclose(out["fisher"], out["trivial"] + 300 / fisher.beta * closed, rtol=1e-4)
     np.testing.assert_array_equal(out["fisher"], fisher.estimate(x, y, seed=7)["fisher"])
     # a task larger than max_samples is sampled (class-balanced): close to the full value, seed-dependent
     sampled = FisherProbe(probe, method="expected", skip_layers=0, max_samples=100)
-    a, b = sampled.estimate(x, y, seed=1)["fisher"], sampled.estimate(x, y, seed=2)["fisher"]
-    np.testing.assert_allclose(a, out["fisher"], rtol=0.2)
+    a, b = sampled.estimate(x, y, seed=1)["information"], sampled.estimate(x, y, seed=2)["information"]
+    np.testing.assert_allclose(a, out["information"], rtol=0.2)
     assert not np.array_equal(a, b)
 
 
@@ -111,8 +114,8 @@ def test_one_value_per_filter_of_the_selected_layers(method):
                          head_epochs=1)
     assert fisher.filters == [6, 10, 7]
     out = fisher.estimate(images, labels)
-    assert out["fisher"].shape == out["trivial"].shape == (23,)
-    assert np.all(out["fisher"] >= 0) and np.mean(out["fisher"] > 0) > 0.7  # dead ReLU units give 0
+    assert out["fisher"].shape == out["trivial"].shape == out["information"].shape == (23,)
+    assert np.all(out["fisher"] >= 0) and np.mean(out["information"] > 0) > 0.7  # dead ReLU units give 0
 
 
 @pytest.mark.parametrize("method", ["variational", "expected"])
@@ -208,3 +211,23 @@ def test_a_keras_applications_probe_embeds_one_value_per_conv_filter(network):
     out = fisher.estimate(images, labels, seed=0)
     assert out["fisher"].shape == (sum(fisher.filters),)
     assert np.all(np.isfinite(out["fisher"])) and np.all(out["fisher"] >= 0)
+
+
+def test_expected_embedding_has_the_prior_as_trivial_embedding_so_d_asym_measures_complexity():
+    """Sect. 3.3: d_asym(a -> b) = d_sym(a, b) - alpha d_sym(a, t0). With t0 = 0 (Monte Carlo),
+    d_sym(a, t0) = 1 for every task and d_asym = d_sym - alpha; with the prior as t0 it grows
+    with the task's information, i.e. with N (supplementary Fig. 2)."""
+    from kzoo.applications.task2vec import TaskEmbedding, d_asym, d_sym
+
+    probe = _conv_probe()
+    options = {"method": "expected", "skip_layers": 1, "max_samples": 400, "batch_size": 64}
+    small, large = (FisherProbe(probe, **options).estimate(*_pattern_task(per_class=n, seed=2)) for n in (4, 60))
+    a, b = (TaskEmbedding(o["fisher"], o["trivial"], method="expected") for o in (small, large))
+    trivial_a = TaskEmbedding(a.trivial, a.trivial, method="expected")
+    trivial_b = TaskEmbedding(b.trivial, b.trivial, method="expected")
+    assert 0 < d_sym(a, trivial_a) < d_sym(b, trivial_b) < 1  # the larger task is the more complex one
+    assert d_asym(b, a) < d_asym(a, b)  # transfer from the more complex task scores better
+    assert abs(d_asym(a, b) - (d_sym(a, b) - 0.15)) > 0.01  # not the constant shift of a zero t0
+    mc = FisherProbe(probe, **{**options, "method": "montecarlo"}).estimate(*_pattern_task(per_class=4, seed=2))
+    m = TaskEmbedding(mc["fisher"], mc["trivial"], method="montecarlo")
+    assert d_asym(m, m) == pytest.approx(-0.15)  # t0 = 0: d_sym(m, t0) = 1

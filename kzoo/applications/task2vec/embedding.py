@@ -13,17 +13,17 @@ class TaskEmbedding:
 
     Attributes:
         vector: float32 `[num_filters]`, the per-filter Fisher information (Monte
-            Carlo, expected) or learned precision (variational); the mean probe activations
-            for `method="domain"`.
+            Carlo) or precision lambda^2 + (N / beta) F (expected; learned for
+            variational); the mean probe activations for `method="domain"`.
         trivial: float32 `[num_filters]`, the trivial embedding t0 of Sect. 3.1 (the
-            prior lambda^2 for variational; zeros for the others).
+            prior lambda^2 for expected and variational; zeros for the others).
         method: `"montecarlo"`, `"expected"`, `"variational"` or `"domain"`.
         probe: a fingerprint of the probe (name, layers, filters and a hash of the
             weights): embeddings of different probes cannot be compared.
         metadata: dict (task name, images, classes, seed, head accuracy, layers...).
     """
 
-    def __init__(self, vector, trivial=None, method="variational", probe="", metadata=None):
+    def __init__(self, vector, trivial=None, method="expected", probe="", metadata=None):
         self.vector = np.asarray(vector, np.float32)
         if self.vector.ndim != 1:
             raise ValueError(f"Expected a 1-D `vector`. Received: shape {self.vector.shape}.")

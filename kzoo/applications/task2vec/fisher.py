@@ -45,7 +45,12 @@ class FisherProbe:
       and deterministically (below), so the embedding of a task with at most
       `max_samples` images does not depend on the seed. On small tasks the sampled
       estimator's seed-to-seed spread is as large as the distances between tasks
-      (`applications/task2vec/variational_budget.py`); this one has none.
+      (`applications/task2vec/variational_budget.py`); this one has none. The
+      embedding is the precision the variational estimator converges to, in closed
+      form: Lambda = lambda^2 + (N / beta) F with the prior lambda^2 below, so its
+      trivial embedding is lambda^2 as in the paper, and `d_asym` measures how far a
+      task's Fisher rises above the prior (with a trivial embedding of 0, d_sym(F, 0)
+      = 1 for every F and `d_asym` would be `d_sym - alpha`).
     - `method="variational"`: the robust estimator of Sect. 3.1. Each filter f gets a
       learned log-variance; weights are perturbed as w ~ N(w^, Lambda^-1) through the
       local reparametrisation trick (Kingma et al. 2015: a filter's output noise has
@@ -63,7 +68,10 @@ class FisherProbe:
 
     Args:
         probe: a functional or sequential `keras.Model` mapping images to logits.
-        method: `"montecarlo"`, `"expected"` or `"variational"`. Defaults to `"variational"`.
+        method: `"expected"`, `"montecarlo"` or `"variational"`. Defaults to
+            `"expected"`: the only one of the three whose embedding of a small task
+            moves less under a new seed or a label permutation than the distance
+            between two tasks (`applications/task2vec/README.md`, "Estimator noise").
         layers: names of the extractor layers (Conv2D or Dense)
             whose filters are embedded. Defaults to all of them but the first
             `skip_layers`.
@@ -84,7 +92,8 @@ class FisherProbe:
         head_steps: full-batch steps of the `"expected"` head. Defaults to `300`.
         head_l2: L2 penalty on the `"expected"` head's kernel. Defaults to `1e-3`.
         learning_rate: Adam learning rate of the variational parameters. Defaults to `1e-2`.
-        beta: KL weight beta (variational); the KL term is weighted beta / N for a
+        beta: KL weight beta (variational; and the weight of the prior in the
+            expected estimator's Lambda = lambda^2 + (N / beta) F); the KL term is weighted beta / N for a
             task of N images, so the official code's weight 1e-7 corresponds to beta =
             1e-4 at N = 1,000. Defaults to `1e-4`.
         learn_prior: also train the per-layer prior precision lambda^2 (the official
@@ -109,7 +118,7 @@ class FisherProbe:
     Reference: Achille et al., "Task2Vec: Task Embedding for Meta-Learning", ICCV 2019.
     """
 
-    def __init__(self, probe, method="variational", layers=None, skip_layers=3, feature_layer=None,
+    def __init__(self, probe, method="expected", layers=None, skip_layers=3, feature_layer=None,
                  max_samples=10000, batch_size=64, epochs=None, head_epochs=10, head_learning_rate=1e-2,
                  head_weight_decay=1e-4, learning_rate=1e-2, beta=1e-4, learn_prior=False, balanced=True,
                  head_steps=300, head_l2=1e-3):
@@ -315,9 +324,12 @@ class FisherProbe:
             seed: seed of the sampling, the Monte Carlo labels and the variational noise.
 
         Returns:
-            A dict: `"fisher"` `[num_filters]` (MC Fisher, or the variational precision
-            Lambda), `"trivial"` `[num_filters]` (zeros for MC; the prior
-            lambda^2 of each filter's layer for variational), `"head_accuracy"` (the
+            A dict: `"fisher"` `[num_filters]`, the embedding (the MC Fisher; for
+            `"expected"` and `"variational"` the precision Lambda), `"trivial"`
+            `[num_filters]` (zeros for MC; the prior lambda^2 of each filter's layer
+            otherwise), `"information"` `[num_filters]`, the Fisher information F
+            itself (for variational, read off its optimum: (Lambda - lambda^2) beta / N),
+            `"head_accuracy"` (the
             head's accuracy on the task images), `"features_mean"` `[feature_dim]`
             (the domain embedding: mean probe activations), `"head"` (the fitted
             `Dense` head layer).
@@ -329,17 +341,24 @@ class FisherProbe:
         self._check_finite("head weights", np.concatenate([np.ravel(w) for w in head.get_weights()]), labels)
         head_accuracy = float(np.mean(np.argmax(np.asarray(head(features)), -1) == labels))
         if self.method == "montecarlo":
-            fisher = self._montecarlo(images, labels, head, rng, seed)
+            fisher = information = self._montecarlo(images, labels, head, rng, seed)
             trivial = np.zeros_like(fisher)
         elif self.method == "expected":
-            fisher = self._expected(images, labels, head, rng)
-            trivial = np.zeros_like(fisher)
+            information = self._expected(images, labels, head, rng)
+            trivial = self.prior_precision()
+            fisher = (trivial + (labels.size / self.beta) * information.astype(np.float64)).astype("float32")
         else:
             fisher, trivial = self._variational(images, labels, head, rng, seed)
+            information = ((fisher.astype(np.float64) - trivial) * self.beta / labels.size).astype("float32")
         self._check_finite("Fisher information", np.concatenate([fisher, trivial]), labels)
-        return {"fisher": fisher, "trivial": trivial, "head_accuracy": head_accuracy,
+        return {"fisher": fisher, "trivial": trivial, "information": information, "head_accuracy": head_accuracy,
                 "features_mean": features.mean(0), "num_images": int(labels.size),
                 "num_classes": int(labels.max()) + 1, "head": head}
+
+    def prior_precision(self):
+        """lambda^2 `[num_filters]`: 1 / mean(w^2) of each filter's layer, the variational estimator's fixed prior."""
+        return np.concatenate([np.full(f, 1.0 / (float(np.mean(np.asarray(layer.kernel, np.float64) ** 2)) + 1e-12))
+                               for layer, f in zip(self._selected, self.filters)]).astype("float32")
 
     def _check_finite(self, name, values, labels):
         if not np.all(np.isfinite(values)):

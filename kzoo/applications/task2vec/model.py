@@ -54,10 +54,12 @@ class Task2Vec:
 
     Args:
         probe: a functional/sequential `keras.Model` classifier (images -> logits).
-        method: `"variational"` (the paper's robust estimator), `"montecarlo"` (the
-            Fisher with sampled labels) or `"expected"` (the Fisher with the expectation
-            over labels computed exactly and a deterministic head: seed-free on tasks
-            of at most `max_samples` images). Defaults to `"variational"`.
+        method: `"expected"` (the Fisher with the expectation over labels computed
+            exactly and a deterministic head: seed-free on tasks of at most
+            `max_samples` images, embedded as the precision lambda^2 + (N / beta) F
+            with the prior lambda^2 as trivial embedding), `"variational"` (the paper's
+            estimator, trained) or `"montecarlo"` (the Fisher with sampled labels).
+            Defaults to `"expected"`.
         **fisher_options: `FisherProbe` options (`layers`, `skip_layers`,
             `feature_layer`, `max_samples`, `batch_size`, `epochs`, `head_epochs`,
             `beta`, `balanced`, ...).
@@ -78,7 +80,7 @@ class Task2Vec:
     #: folder name under saved_models/
     preset_folder = "task2vec"
 
-    def __init__(self, probe, method="variational", **fisher_options):
+    def __init__(self, probe, method="expected", **fisher_options):
         from kzoo.applications.task2vec.fisher import FisherProbe
 
         self.probe = probe
@@ -93,7 +95,7 @@ class Task2Vec:
         return probe_presets()
 
     @classmethod
-    def from_preset(cls, preset="probe_glyphs_resnet", method="variational", **fisher_options):
+    def from_preset(cls, preset="probe_glyphs_resnet", method="expected", **fisher_options):
         """Task2Vec on a built-in probe preset (or a probe preset folder)."""
         probe, metadata = load_probe_preset(preset)
         model = cls(probe, method=method, **fisher_options)
