@@ -78,14 +78,15 @@ def score_compatibility(data, scorer, seed=0, calibration=None):
     ranked = scores_unseen[:, unseen]
     result.update({f"top{k}": round(top_k_accuracy(target, ranked, k), 4) for k in (1, 2, 3)})
     result["mAP"] = round(mean_average_precision(target, ranked), 4)
-    result["ci95"] = bootstrap_intervals(ys, pred_seen, yu, pred_unseen, np.argmax(ranked, 1) == target, seed=seed)
+    hits = np.argmax(ranked, 1) == target
+    result["ci95"] = bootstrap_intervals(ys, pred_seen, yu, pred_unseen, hits, seed=seed)
     if calibration is not None:
         from kzoo.zsl.validation import calibrated_predictions
 
         cal_seen = calibrated_predictions(scores_seen, data.seen_classes, calibration)
         cal_unseen = calibrated_predictions(scores_unseen, data.seen_classes, calibration)
         calibrated = {k: round(v, 4) for k, v in gzsl_scores(ys, cal_seen, yu, cal_unseen).items()}
-        intervals = bootstrap_intervals(ys, cal_seen, yu, cal_unseen, np.argmax(ranked, 1) == target, seed=seed)
+        intervals = bootstrap_intervals(ys, cal_seen, yu, cal_unseen, hits, seed=seed)
         result["calibrated"] = {"gamma": float(calibration), **calibrated,
                                 "ci95": {k: intervals[k] for k in ("u", "s", "H")}}
     result["evaluation"] = (f"GZSL: per-class top-1 of {len(ys)} test-seen and {len(yu)} test-unseen images "
