@@ -74,9 +74,10 @@ def test_expected_fisher_equals_the_closed_form_and_ignores_the_seed():
     per_example = (p * (1 - p))[:, None, None] * (x[:, :, None] * (v * z * (1 - z))[:, None, :]) ** 2
     closed = (w[:, None, None] * per_example).sum(0).mean(0) / w.sum()
     np.testing.assert_allclose(out["information"], closed, rtol=1e-4)
-    # the embedding is the precision Lambda = lambda^2 + (N / beta) F, lambda^2 = 1 / mean(u^2)
-    np.testing.assert_allclose(out["trivial"], np.full(4, 1 / np.mean(u.astype(np.float64) ** 2)), rtol=1e-5)
-    np.testing.assert_allclose(out["fisher"], out["trivial"] + 300 / fisher.beta * closed, rtol=1e-4)
+    # the embedding is the precision per image (beta / N) Lambda = F + (beta / N) lambda^2, lambda^2 = 1 / mean(u^2)
+    prior = np.full(4, 1 / np.mean(u.astype(np.float64) ** 2))
+    np.testing.assert_allclose(out["trivial"], fisher.beta / 300 * prior, rtol=1e-5)
+    np.testing.assert_allclose(out["fisher"], out["trivial"] + closed, rtol=1e-4)
     np.testing.assert_array_equal(out["fisher"], fisher.estimate(x, y, seed=7)["fisher"])
     # a task larger than max_samples is sampled (class-balanced): close to the full value, seed-dependent
     sampled = FisherProbe(probe, method="expected", skip_layers=0, max_samples=100)
@@ -160,14 +161,15 @@ def test_variational_estimate_tends_to_the_prior_on_a_trivial_task():
 
 
 def test_variational_embedding_norm_grows_with_the_number_of_samples():
-    """Supplementary Fig. 2: Lambda = lambda^2 + (N / beta) F grows with the task size N."""
+    """Supplementary Fig. 2: the learned precision Lambda = lambda^2 + (N / beta) F grows with the
+    task size N (the embedding is Lambda per image, (beta / N) Lambda)."""
     probe = _conv_probe()
     norms = []
     for per_class in (5, 50):
         images, labels = _pattern_task(per_class=per_class, seed=2)
         out = FisherProbe(probe, method="variational", skip_layers=1, max_samples=64, batch_size=64, epochs=100,
                           head_epochs=5, learning_rate=0.05).estimate(images, labels, seed=0)
-        norms.append(np.abs(out["fisher"] - out["trivial"]).sum())
+        norms.append(labels.size / 1e-4 * np.abs(out["fisher"] - out["trivial"]).sum())  # Lambda - lambda^2
     assert norms[1] > 2 * norms[0], norms
 
 

@@ -13,10 +13,11 @@ class TaskEmbedding:
 
     Attributes:
         vector: float32 `[num_filters]`, the per-filter Fisher information (Monte
-            Carlo) or precision lambda^2 + (N / beta) F (expected; learned for
-            variational); the mean probe activations for `method="domain"`.
+            Carlo) or precision per image F + (beta / N) lambda^2 (expected; learned
+            for variational); the mean probe activations for `method="domain"`.
         trivial: float32 `[num_filters]`, the trivial embedding t0 of Sect. 3.1 (the
-            prior lambda^2 for expected and variational; zeros for the others).
+            prior's (beta / N) lambda^2 for expected and variational; zeros for the
+            others).
         method: `"montecarlo"`, `"expected"`, `"variational"` or `"domain"`.
         probe: a fingerprint of the probe (name, layers, filters and a hash of the
             weights): embeddings of different probes cannot be compared.

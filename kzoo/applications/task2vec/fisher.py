@@ -47,10 +47,12 @@ class FisherProbe:
       estimator's seed-to-seed spread is as large as the distances between tasks
       (`applications/task2vec/variational_budget.py`); this one has none. The
       embedding is the precision the variational estimator converges to, in closed
-      form: Lambda = lambda^2 + (N / beta) F with the prior lambda^2 below, so its
-      trivial embedding is lambda^2 as in the paper, and `d_asym` measures how far a
-      task's Fisher rises above the prior (with a trivial embedding of 0, d_sym(F, 0)
-      = 1 for every F and `d_asym` would be `d_sym - alpha`).
+      form, Lambda = lambda^2 + (N / beta) F with the prior lambda^2 below, per image:
+      (beta / N) Lambda = F + (beta / N) lambda^2, the paper's "estimator of the FIM
+      F, biased towards the prior". Its trivial embedding is the prior term
+      (beta / N) lambda^2, as in the paper, and `d_asym` measures how far a task's
+      Fisher rises above it (with a trivial embedding of 0, d_sym(F, 0) = 1 for every
+      F and `d_asym` would be `d_sym - alpha`).
     - `method="variational"`: the robust estimator of Sect. 3.1. Each filter f gets a
       learned log-variance; weights are perturbed as w ~ N(w^, Lambda^-1) through the
       local reparametrisation trick (Kingma et al. 2015: a filter's output noise has
@@ -58,8 +60,9 @@ class FisherProbe:
       L = E_w[H(y|x)] + (beta / N) KL(N(w^, Lambda^-1) || N(w^, lambda^-2 I))
       with one prior precision lambda^2 per layer (supplementary Sect. 6).
       At the optimum Lambda = lambda^2 + (N / beta) F (eq. of Sect. 3.1 with a mean
-      cross-entropy): the embedding is the learned precision Lambda, and the trivial
-      embedding (a task whose loss does not depend on w) is the prior lambda^2.
+      cross-entropy): the embedding is the learned precision per image, (beta / N)
+      Lambda, and the trivial embedding (a task whose loss does not depend on w) is
+      the prior's, (beta / N) lambda^2.
 
     Batch normalization runs in inference mode (moving statistics) in every pass:
     the probe is frozen, and batch statistics would make the embedding depend on how
@@ -93,7 +96,7 @@ class FisherProbe:
         head_l2: L2 penalty on the `"expected"` head's kernel. Defaults to `1e-3`.
         learning_rate: Adam learning rate of the variational parameters. Defaults to `1e-2`.
         beta: KL weight beta (variational; and the weight of the prior in the
-            expected estimator's Lambda = lambda^2 + (N / beta) F); the KL term is weighted beta / N for a
+            expected estimator's F + (beta / N) lambda^2); the KL term is weighted beta / N for a
             task of N images, so the official code's weight 1e-7 corresponds to beta =
             1e-4 at N = 1,000. Defaults to `1e-4`.
         learn_prior: also train the per-layer prior precision lambda^2 (the official
@@ -325,10 +328,11 @@ class FisherProbe:
 
         Returns:
             A dict: `"fisher"` `[num_filters]`, the embedding (the MC Fisher; for
-            `"expected"` and `"variational"` the precision Lambda), `"trivial"`
-            `[num_filters]` (zeros for MC; the prior lambda^2 of each filter's layer
-            otherwise), `"information"` `[num_filters]`, the Fisher information F
-            itself (for variational, read off its optimum: (Lambda - lambda^2) beta / N),
+            `"expected"` and `"variational"` the precision per image (beta / N)
+            Lambda), `"trivial"` `[num_filters]` (zeros for MC; the prior's
+            (beta / N) lambda^2 of each filter's layer otherwise), `"information"`
+            `[num_filters]`, the Fisher information F itself (for variational, read off
+            its optimum: (beta / N) (Lambda - lambda^2)),
             `"head_accuracy"` (the
             head's accuracy on the task images), `"features_mean"` `[feature_dim]`
             (the domain embedding: mean probe activations), `"head"` (the fitted
@@ -343,13 +347,20 @@ class FisherProbe:
         if self.method == "montecarlo":
             fisher = information = self._montecarlo(images, labels, head, rng, seed)
             trivial = np.zeros_like(fisher)
-        elif self.method == "expected":
-            information = self._expected(images, labels, head, rng)
-            trivial = self.prior_precision()
-            fisher = (trivial + (labels.size / self.beta) * information.astype(np.float64)).astype("float32")
         else:
-            fisher, trivial = self._variational(images, labels, head, rng, seed)
-            information = ((fisher.astype(np.float64) - trivial) * self.beta / labels.size).astype("float32")
+            # the precision per image, (beta / N) Lambda = F + (beta / N) lambda^2, the paper's
+            # "estimator of the FIM F, biased towards the prior" (Sect. 3.1): Lambda itself grows
+            # with N, so tasks of different sizes would differ by scale more than by pattern
+            scale = self.beta / labels.size
+            if self.method == "expected":
+                information = self._expected(images, labels, head, rng).astype(np.float64)
+                trivial = scale * self.prior_precision().astype(np.float64)
+                fisher = information + trivial
+            else:
+                precision, prior = self._variational(images, labels, head, rng, seed)
+                fisher, trivial = scale * precision.astype(np.float64), scale * prior.astype(np.float64)
+                information = fisher - trivial
+            fisher, trivial, information = (v.astype("float32") for v in (fisher, trivial, information))
         self._check_finite("Fisher information", np.concatenate([fisher, trivial]), labels)
         return {"fisher": fisher, "trivial": trivial, "information": information, "head_accuracy": head_accuracy,
                 "features_mean": features.mean(0), "num_images": int(labels.size),

@@ -56,8 +56,9 @@ class Task2Vec:
         probe: a functional/sequential `keras.Model` classifier (images -> logits).
         method: `"expected"` (the Fisher with the expectation over labels computed
             exactly and a deterministic head: seed-free on tasks of at most
-            `max_samples` images, embedded as the precision lambda^2 + (N / beta) F
-            with the prior lambda^2 as trivial embedding), `"variational"` (the paper's
+            `max_samples` images, embedded as the precision per image
+            F + (beta / N) lambda^2 with the prior's (beta / N) lambda^2 as trivial
+            embedding), `"variational"` (the paper's
             estimator, trained) or `"montecarlo"` (the Fisher with sampled labels).
             Defaults to `"expected"`.
         **fisher_options: `FisherProbe` options (`layers`, `skip_layers`,
