@@ -323,8 +323,8 @@ class AMAZHyperModel(ApplicationHyperModel):
     Args:
         feature_dim, attribute_dim, num_classes: AMAZ's data sizes. Required.
         zsl_classifier: final classifier of the validation score, one of
-            `kzoo.applications.amaz.evaluation.CLASSIFIERS`. Defaults to `"svm"`
-            (the stable one of Table IV).
+            `kzoo.applications.amaz.evaluation.CLASSIFIERS`. Defaults to `"softmax"`
+            (the SVMs fit the synthetic features and miss the real ones).
         zsl_num_per_class: synthetic features per class. Defaults to `100` (the paper's).
         zsl_epochs: epochs of the final classifier. Defaults to `None` (its default).
         fixed, compile_options, name: as in `ApplicationHyperModel`.
@@ -334,7 +334,7 @@ class AMAZHyperModel(ApplicationHyperModel):
     learning_rates = None
     search_only = ("modulator", "sigma")
 
-    def __init__(self, feature_dim, attribute_dim, num_classes, fixed=None, zsl_classifier="svm",
+    def __init__(self, feature_dim, attribute_dim, num_classes, fixed=None, zsl_classifier="softmax",
                  zsl_num_per_class=100, zsl_epochs=None, **kwargs):
         super().__init__(fixed=fixed, **kwargs)
         from kzoo.applications.amaz.evaluation import CLASSIFIERS

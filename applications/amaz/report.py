@@ -3,9 +3,9 @@
     python applications/amaz/report.py           # print the tables
     python applications/amaz/report.py --write   # and rewrite them in the README
 
-Rows: `amaz` is the preset `amaz/glyphs_zsl` (its metadata), the others are
-results/<variant>.json of variant.py. Each table goes between
-`<!-- report.py: NAME -->` marker lines of the README.
+Rows: results/<variant>_seed<k>.json of variant.py (`amaz` is the preset's model,
+eq. 3), as mean ± 95% CI over seeds; f-CLSWGAN from applications/tafenet/results/.
+Each table goes between `<!-- report.py: NAME -->` marker lines of the README.
 """
 
 import argparse
@@ -13,9 +13,10 @@ import json
 import re
 from pathlib import Path
 
+from kzoo.metrics import mean_confidence_interval
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-PRESET = HERE.parents[1] / "saved_models" / "amaz" / "glyphs_zsl" / "metadata.json"
 
 # Table II (AwA2 column) and Table IV of the paper, per-class top-1 accuracy (%)
 PAPER_ZSL_AWA2 = {"softmax": 67.6, "weighted_softmax": 68.2, "svm": 72.4, "weighted_svm": 71.7}
@@ -30,66 +31,117 @@ TABLE_IV_ROWS = {"t4_w": "w/o, w/o, w/o, w/o  (w * o)", "t4_sigmoid_w": "w/o, w/
                  "t4_base_minus_softmax": "w, -, softmax, w/o", "amaz": "w, +, sigmoid, w  (eq. 3)"}
 
 
+SEED_FILE = re.compile(r"(?P<variant>.+)_seed(?P<seed>\d+)$")
+
+
 def runs():
-    """`{name: {"training": ..., "evaluation": ...}}`: the preset as `amaz`, and every results/*.json."""
-    found = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
-    if PRESET.exists():
-        found["amaz"] = json.loads(PRESET.read_text())
-    return found
+    """`{variant: {seed: run}}` from results/<variant>_seed<k>.json (variant.py), seeds in order."""
+    found = {}
+    for path in sorted(RESULTS.glob("*_seed*.json")):
+        match = SEED_FILE.match(path.stem)
+        if match:
+            found.setdefault(match["variant"], {})[int(match["seed"])] = json.loads(path.read_text())
+    return {k: dict(sorted(v.items())) for k, v in found.items()}
 
 
 def diverged(run):
-    """`"diverged: NaN at iteration k"` when training stopped on a non-finite loss (`StopOnDivergence`)."""
+    """`"NaN at iteration k"` when training stopped on a non-finite loss (`StopOnDivergence`)."""
     match = re.search(r"diverged at step (\d+): (\w+) is (nan|inf)", run.get("diverged", ""))
-    return f"diverged: {match.group(2)} {match.group(3)} at iteration {match.group(1)}" if match else None
+    return f"{match.group(2)} {match.group(3)} at iteration {match.group(1)}" if match else None
 
 
-def pct(value, ci=None):
-    return f"{100 * value:.1f}" + (f" ± {100 * ci:.1f}" if ci is not None else "")
+def over_seeds(values):
+    """`"mean ± 95% CI over seeds (n seeds)"` of fractions, as percentages."""
+    mean, ci = mean_confidence_interval(values)
+    return f"{100 * mean:.1f} ± {100 * ci:.1f}" + (f" (n={len(values)})" if len(values) != 3 else "")
 
 
-def zsl_cell(evaluation, kind):
-    return pct(evaluation["zsl"][kind], evaluation["zsl_ci95"][kind]) if kind in evaluation["zsl"] else "-"
+def seed_values(seeds, get):
+    """`get(evaluation)` of every seed that trained, and the `{seed: reason}` of those that diverged."""
+    values, failed = [], {}
+    for seed, run in seeds.items():
+        if "evaluation" in run:
+            values.append(get(run["evaluation"]))
+        else:
+            failed[seed] = diverged(run) or "no evaluation"
+    return values, failed
+
+
+def cell(seeds, get):
+    values, failed = seed_values(seeds, get)
+    text = over_seeds(values) if values else "-"
+    if failed:
+        text += "; diverged: " + ", ".join(f"seed {s} ({why})" for s, why in failed.items())
+    return text
+
+
+def per_seed(seeds, kind="softmax"):
+    return ", ".join(f"{100 * r['evaluation']['zsl'][kind]:.1f}" if "evaluation" in r else "NaN" for r in seeds.values())
+
+
+def paired_difference(a, b, get):
+    """Mean ± CI over the seeds both trained of get(a) - get(b), and those seeds."""
+    common = [s for s in a if s in b and "evaluation" in a[s] and "evaluation" in b[s]]
+    return [get(a[s]["evaluation"]) - get(b[s]["evaluation"]) for s in common], common
+
+
+def clswgan_zsl():
+    """f-CLSWGAN's ZSL top-1 on the same features and split (applications/tafenet/gzsl.py --method clswgan)."""
+    rows = []
+    paths = [*(HERE.parent / "tafenet" / "results").glob("clswgan_attributes*.json"), *RESULTS.glob("clswgan*.json")]
+    for path in sorted(paths, key=lambda p: p.name):
+        run = json.loads(path.read_text())
+        rows.append((run["hidden"], run["seed"], run["zsl_unseen_only"], run["ci95"]["top1"], run["command"]))
+    return rows
 
 
 def tables(found):
     blocks = {}
-    lines = ["| model | softmax | weighted-softmax | SVM | weighted-SVM | paper (AwA2) |",
-             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    softmax = lambda e: e["zsl"]["softmax"]  # noqa: E731
+    weighted = lambda e: e["zsl"]["weighted_softmax"]  # noqa: E731
+    lines = ["| model | seeds | softmax | weighted-softmax | softmax per seed | paper (AwA2, softmax / weighted) |",
+             "| --- | --- | ---: | ---: | --- | --- |"]
+    for name, paper in (("amaz", f"{PAPER_ZSL_AWA2['softmax']} / {PAPER_ZSL_AWA2['weighted_softmax']}"),
+                        ("zsml", f"ZSML {PAPER_ZSML_AWA2} (Table II)")):
+        if name in found:
+            seeds = found[name]
+            lines.append(f"| {name} | {', '.join(map(str, seeds))} | {cell(seeds, softmax)} | {cell(seeds, weighted)} | "
+                         f"{per_seed(seeds)} | {paper} |")
+    for hidden, seed, top1, ci, command in clswgan_zsl():
+        lines.append(f"| f-CLSWGAN, hidden {hidden} (`{command}`) | {seed} | {100 * top1:.1f} "
+                     f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}] | - | - | - |")
+    if "amaz" in found and "zsml" in found:
+        diffs, common = paired_difference(found["amaz"], found["zsml"], softmax)
+        if diffs:
+            mean, ci = mean_confidence_interval(diffs)
+            lines += ["", f"AMAZ - ZSML-like, softmax, paired by seed ({', '.join(map(str, common))}): "
+                          f"{100 * mean:+.1f} ± {100 * ci:.1f} points (paper, AwA2: +3.8)."]
+    blocks["zsl"] = "\n".join(lines)
+    lines = ["| model | weighted-softmax u | s | H | paper (AwA2) u / s / H |", "| --- | ---: | ---: | ---: | --- |"]
     for name in ("amaz", "zsml"):
         if name in found:
-            e = found[name]["evaluation"]
-            paper = (" / ".join(f"{v}" for v in PAPER_ZSL_AWA2.values()) if name == "amaz"
-                     else f"ZSML {PAPER_ZSML_AWA2} (Table II)")
-            lines.append(f"| {name} | " + " | ".join(zsl_cell(e, k) for k in PAPER_ZSL_AWA2) + f" | {paper} |")
-    blocks["zsl"] = "\n".join(lines)
-    lines = ["| model | weighted-softmax | weighted-SVM | paper (AwA2) |", "| --- | --- | --- | --- |"]
-    for name in ("amaz", "zsml"):
-        if name in found and found[name]["evaluation"].get("gzsl"):
-            g = found[name]["evaluation"]["gzsl"]
-            cells = [" / ".join(pct(g[k][m]) for m in ("u", "s", "H")) if k in g else "-" for k in PAPER_GZSL_AWA2]
-            paper = "; ".join(" / ".join(map(str, v)) for v in PAPER_GZSL_AWA2.values()) if name == "amaz" else "-"
+            seeds = {s: r for s, r in found[name].items() if "evaluation" not in r or r["evaluation"].get("gzsl")}
+            cells = [cell(seeds, lambda e, m=m: e["gzsl"]["weighted_softmax"][m]) for m in ("u", "s", "H")]
+            paper = " / ".join(map(str, PAPER_GZSL_AWA2["weighted_softmax"])) if name == "amaz" else "-"
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {paper} |")
     blocks["gzsl"] = "\n".join(lines)
     lines = ["| model | @5 | @10 |", "| --- | ---: | ---: |"]
     for name in ("amaz", "zsml"):
         if name in found:
-            r = found[name]["evaluation"]["retrieval"]
-            lines.append(f"| {name} | {pct(r['ap@5'])} | {pct(r['ap@10'])} |")
+            lines.append(f"| {name} | {cell(found[name], lambda e: e['retrieval']['ap@5'])} | "
+                         f"{cell(found[name], lambda e: e['retrieval']['ap@10'])} |")
     blocks["retrieval"] = "\n".join(lines)
-    lines = ["| operator | kzoo SVM | kzoo softmax | paper SVM (AwA2) |", "| --- | ---: | ---: | ---: |"]
+    lines = ["| operator (base, operator, activation, bias) | kzoo softmax | per seed | paper SVM (AwA2) |",
+             "| --- | ---: | --- | ---: |"]
     for name, row in TABLE_IV_ROWS.items():
         if name in found:
-            failed = diverged(found[name])
-            e = found[name].get("evaluation")
-            scores = f"{failed} | {failed}" if failed else f"{zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')}"
-            lines.append(f"| {row} | {scores} | {PAPER_TABLE_IV[name]} |")
+            lines.append(f"| {row} | {cell(found[name], softmax)} | {per_seed(found[name])} | {PAPER_TABLE_IV[name]} |")
     if "zsml" in found:
-        e = found["zsml"]["evaluation"]
-        lines.append(f"| no modulation (ZSML-like) | {zsl_cell(e, 'svm')} | {zsl_cell(e, 'softmax')} | - |")
-    lines += ["", "Runs: " + "; ".join(f"{k}: {v['training']['steps']} meta-iterations, "
-                                       f"{v['training']['seconds']} s training" for k, v in found.items()
-                                       if "training" in v) + "."]
+        lines.append(f"| no modulation (ZSML-like) | {cell(found['zsml'], softmax)} | {per_seed(found['zsml'])} | - |")
+    trained = [r["training"]["seconds"] for seeds in found.values() for r in seeds.values() if "training" in r]
+    if trained:
+        lines += ["", f"Runs: {sum(len(s) for s in found.values())} (variant x seed), 2,000 meta-iterations each, "
+                      f"{min(trained):.0f}-{max(trained):.0f} s of training each on 2 shared cores."]
     blocks["table_iv"] = "\n".join(lines)
     return blocks
 

@@ -55,7 +55,10 @@ def fit_scorer(args, data, tasks):
                     embedding_loss_weight=args.beta, initialization=args.initialization,
                     classes_per_step=args.classes_per_step or None,
                     generator_activation=None if args.generator_activation == "linear" else args.generator_activation,
-                    embedding_positive_weight=args.positive_weight)
+                    embedding_positive_weight=args.positive_weight,
+                    task_normalization=None if args.task_normalization == "none" else args.task_normalization,
+                    classification_loss=args.classification_loss,
+                    task_learning_rate_multiplier=args.task_lr_multiplier)
     model.compile(keras.optimizers.Adam(args.lr))
     training = recipe.train(model, data, args.tasks, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
     return (lambda features: model.predict(features, tasks=tasks, batch_size=64, verbose=0)), {"training": training}
@@ -98,6 +101,12 @@ def main(argv=None):
     parser.add_argument("--lam", type=float, default=1.0, help="eszsl with --gamma: description-side regularizer")
     parser.add_argument("--name", default=None, help="result file name (default from the settings)")
     parser.add_argument("--generator-activation", default="relu", help='"relu" (default) or "linear"')
+    parser.add_argument("--task-normalization", choices=("batch", "none"), default="batch",
+                        help="tafenet: BatchNorm in the task network T (the authors' code) or none")
+    parser.add_argument("--classification-loss", choices=("binary", "softmax"), default="binary",
+                        help="tafenet: eq. (5)'s binary cross-entropy or a softmax over the step's classes")
+    parser.add_argument("--task-lr-multiplier", type=float, default=0.1,
+                        help="tafenet: T's learning rate relative to the rest (the paper's 0.1)")
     parser.add_argument("--positive-weight", type=float, default=1.0,
                         help="weight of matching pairs in eq. (6); the authors' code uses num_classes - 1")
     args = parser.parse_args(argv)
@@ -123,7 +132,10 @@ def main(argv=None):
         result.update({"beta": args.beta, "hidden": args.hidden, "classifier_units": args.classifier_units,
                        "classes_per_step": args.classes_per_step, "batch_size": args.batch_size, "lr": args.lr,
                        "task_units": args.task_units or args.hidden, "initialization": args.initialization,
-                       "generator_activation": args.generator_activation, "positive_weight": args.positive_weight})
+                       "generator_activation": args.generator_activation, "positive_weight": args.positive_weight,
+                       "task_normalization": args.task_normalization,
+                       "classification_loss": args.classification_loss,
+                       "task_lr_multiplier": args.task_lr_multiplier})
     elif args.method in ("bilinear", "clswgan"):
         result.update({"batch_size": args.batch_size, "lr": args.lr}
                       | ({"hidden": args.hidden, "classification_weight": args.beta} if args.method == "clswgan" else {}))

@@ -24,6 +24,16 @@ GZSL_ROWS = [
     ("tafenet_ablation_beta1", "TAFE-Net, beta = 1 (the authors' ZSL setting)"),
     ("tafenet_ablation_epochs30", "TAFE-Net, 30 epochs instead of 8"),
     ("tafenet_ablation_task_units64", "TAFE-Net, task network 64 wide instead of 256"),
+    ("tafenet_ablation_no_task_norm", "TAFE-Net, no BatchNorm in the task network"),
+    ("tafenet_ablation_softmax", "TAFE-Net, softmax over the step's classes instead of eq. (5)'s binary loss"),
+    ("tafenet_ablation_no_task_norm_softmax", "TAFE-Net, no BatchNorm in T, softmax loss"),
+    ("tafenet_ablation_task_lr1", "TAFE-Net, T at the full learning rate (multiplier 1, not 0.1)"),
+    ("tafenet_ablation_task_lr1_linear", "TAFE-Net, T at the full rate, linear generators"),
+    ("tafenet_ablation_task_lr1_linear_softmax", "TAFE-Net, T at the full rate, linear generators, softmax loss"),
+    ("tafenet_ablation_task_lr1_no_task_norm", "TAFE-Net, T at the full rate, no BatchNorm in T"),
+    ("tafenet_ablation_task_lr1_no_task_norm_linear", "TAFE-Net, T at the full rate, no BatchNorm, linear generators"),
+    ("tafenet_ablation_task_lr1_no_task_norm_linear_softmax",
+     "TAFE-Net, T at the full rate, no BatchNorm, linear generators, softmax loss"),
 ]
 COMPOSITION_ROWS = [
     ("bilinear_attributes", "bilinear", "attribute vectors (81-d)"),

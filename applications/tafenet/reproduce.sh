@@ -36,7 +36,23 @@ for target in "${targets[@]}"; do
       python $here/gzsl.py --method tafenet --initialization reference --name tafenet_ablation_reference_init
       python $here/gzsl.py --method tafenet --beta 1 --name tafenet_ablation_beta1
       python $here/gzsl.py --method tafenet --epochs 30 --name tafenet_ablation_epochs30
-      python $here/gzsl.py --method tafenet --task-units 64 --name tafenet_ablation_task_units64 ;;
+      python $here/gzsl.py --method tafenet --task-units 64 --name tafenet_ablation_task_units64
+      python $here/gzsl.py --method tafenet --task-normalization none --name tafenet_ablation_no_task_norm
+      python $here/gzsl.py --method tafenet --classification-loss softmax --name tafenet_ablation_softmax
+      python $here/gzsl.py --method tafenet --task-normalization none --classification-loss softmax \
+        --name tafenet_ablation_no_task_norm_softmax
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --name tafenet_ablation_task_lr1
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --generator-activation linear \
+        --name tafenet_ablation_task_lr1_linear
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --generator-activation linear \
+        --classification-loss softmax --name tafenet_ablation_task_lr1_linear_softmax
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --task-normalization none \
+        --name tafenet_ablation_task_lr1_no_task_norm
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --task-normalization none \
+        --generator-activation linear --name tafenet_ablation_task_lr1_no_task_norm_linear
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --task-normalization none \
+        --generator-activation linear --classification-loss softmax \
+        --name tafenet_ablation_task_lr1_no_task_norm_linear_softmax ;;
     baselines)  # each with calibrated stacking, gamma chosen on held-out seen classes (a second fit)
       for tasks in attributes onehot; do
         python $here/gzsl.py --method bilinear --tasks $tasks --epochs 20 --calibrate

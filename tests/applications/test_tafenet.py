@@ -85,6 +85,36 @@ def test_all_class_scoring_matches_one_class_at_a_time(toy):
         np.testing.assert_allclose(scores[:, c], one, rtol=1e-4, atol=1e-5)
 
 
+def test_task_normalization_and_classification_loss_options(toy):
+    """No BatchNorm in T (the Dense layers get biases instead), and the softmax loss is the
+    cross-entropy of the step's match logits: checked against the binary loss on one batch."""
+    features, labels, attributes = toy
+    plain = small(task_normalization=None, classification_loss="softmax", embedding_loss_weight=0.0, dropout=0.0)
+    plain.build()
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.task_network)
+    assert plain.task_network[0].bias is not None and small().task_network[0].use_bias is False
+    clone = TAFENet.from_config(plain.get_config())
+    assert (clone.task_normalization, clone.classification_loss) == (None, "softmax")
+    plain.compile()
+    plain._set_tasks(attributes, None, labels, "fit")
+    x, y = features[:20], labels[:20]
+    logits = np.asarray(plain({"features": x, "tasks": attributes}), np.float64)
+    total, classification, _, _ = plain._pair_losses((x, y), training=False)
+    log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    assert float(classification) == pytest.approx(-log_softmax[np.arange(20), y].mean(), rel=1e-4)
+    binary = TAFENet.from_config({**plain.get_config(), "classification_loss": "binary"})
+    binary.build()
+    binary.set_weights(plain.get_weights())
+    binary.compile()
+    binary._set_tasks(attributes, None, labels, "fit")
+    match = np.eye(10)[y]
+    expected = np.mean(np.logaddexp(0, logits) - match * logits)  # BCE with logits
+    assert float(binary._pair_losses((x, y), training=False)[1]) == pytest.approx(expected, rel=1e-4)
+    for bad in ({"task_normalization": "layer"}, {"classification_loss": "hinge"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            small(**bad)
+
+
 def test_fit_trains_both_networks_and_generalizes_to_unseen_classes(toy):
     features, labels, attributes = toy
     keras.utils.set_random_seed(0)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from kzoo.applications.amaz.evaluation import CLASSIFIERS, gzsl_scores, retrieval_precision, zsl_scores
+from kzoo.applications.amaz.evaluation import DEFAULT_CLASSIFIERS, gzsl_scores, retrieval_precision, zsl_scores
 from kzoo.episodes.zero_shot import zero_shot_tasks
 
 #: network sizes for the built-in glyph set's 256-d features (the paper's 2048-wide nets
@@ -62,8 +62,8 @@ def train(model, data, steps=2000, ways=10, shots=5, queries=3, tasks=10, seed=0
             "history": {k: [round(float(v), 4) for v in values] for k, values in history.history.items()}}
 
 
-def evaluate(model, data, scale=None, zsl_per_class=100, gzsl_per_class=100, classifiers=CLASSIFIERS, gzsl=True,
-             seed=0):
+def evaluate(model, data, scale=None, zsl_per_class=100, gzsl_per_class=100, classifiers=DEFAULT_CLASSIFIERS,
+             gzsl=True, seed=0):
     """ZSL top-1 per final classifier, GZSL u/s/H and retrieval precision of `model` on `data`.
 
     Args:
@@ -71,7 +71,8 @@ def evaluate(model, data, scale=None, zsl_per_class=100, gzsl_per_class=100, cla
         data: the `ZeroShotData` it was trained on.
         scale: the training feature scale (default: `feature_scale(data)`).
         zsl_per_class, gzsl_per_class: synthetic features per class (the paper: 100, 300).
-        classifiers: ZSL final classifiers. Defaults to all four of Table II.
+        classifiers: ZSL final classifiers. Defaults to the two softmax ones
+            (`kzoo.applications.amaz.evaluation.DEFAULT_CLASSIFIERS`).
         gzsl: also score GZSL. Defaults to `True`.
         seed: synthesis and classifier seed. Defaults to `0`.
 

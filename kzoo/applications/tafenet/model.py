@@ -104,6 +104,14 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             code: kernels of the prediction network and classifier drawn from
             N(0, 0.001), of T and the generators from N(0, 0.01). Defaults to
             `"glorot"`.
+        task_normalization: `"batch"` (BatchNorm after each hidden Dense of T, the
+            authors' code) or `None`. In training, BatchNorm normalizes over the
+            step's classes; at inference over moving statistics of seen classes,
+            which unseen descriptions need not share. Defaults to `"batch"`.
+        classification_loss: `"binary"` (eq. (5): binary cross-entropy of every
+            (input, class) pair) or `"softmax"` (cross-entropy of a softmax over the
+            step's classes, the loss of the bilinear compatibility baselines).
+            Defaults to `"binary"`.
 
     Call arguments:
         inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}` (with a
@@ -137,7 +145,8 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
     def __init__(self, feature_dim=None, task_dim=None, hidden_units=(2048, 2048, 2048), task_layers=3,
                  task_units=2048, classifier_units=2048, generator_activation="relu", dropout=0.5,
                  embedding_loss_weight=0.1, embedding_positive_weight=1.0, classes_per_step=None,
-                 task_learning_rate_multiplier=0.1, backbone=None, initialization="glorot", **kwargs):
+                 task_learning_rate_multiplier=0.1, backbone=None, initialization="glorot",
+                 task_normalization="batch", classification_loss="binary", **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.image_shape = None, None
         if backbone is not None:
@@ -170,6 +179,13 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             raise ValueError(f'Expected `initialization` "glorot" or "reference". '
                              f"Received: initialization={initialization!r}.")
         self.initialization = initialization
+        if task_normalization not in ("batch", None):
+            raise ValueError(f'Expected `task_normalization` "batch" or None. '
+                             f"Received: task_normalization={task_normalization!r}.")
+        if classification_loss not in ("binary", "softmax"):
+            raise ValueError(f'Expected `classification_loss` "binary" or "softmax". '
+                             f"Received: classification_loss={classification_loss!r}.")
+        self.task_normalization, self.classification_loss = task_normalization, classification_loss
         if initialization == "reference":  # the authors' code: N(0, 0.001) for F, N(0, 0.01) for T and g
             prediction = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.001))
             meta = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))
@@ -179,10 +195,12 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
         policy = dict(dtype=self.dtype_policy)  # sublayers follow a mixed-precision policy
         self.task_network = []
         for i in range(self.task_layers - 1):
-            self.task_network += [keras.layers.Dense(self.task_units, use_bias=False, name=f"task_dense{i}", **meta,
-                                                     **policy),
-                                  keras.layers.BatchNormalization(name=f"task_norm{i}", **policy),
-                                  keras.layers.ReLU(name=f"task_relu{i}", **policy)]
+            batch = task_normalization == "batch"  # the Dense's bias is BatchNorm's beta
+            self.task_network += [keras.layers.Dense(self.task_units, use_bias=not batch, name=f"task_dense{i}",
+                                                     **meta, **policy)]
+            if batch:
+                self.task_network.append(keras.layers.BatchNormalization(name=f"task_norm{i}", **policy))
+            self.task_network.append(keras.layers.ReLU(name=f"task_relu{i}", **policy))
         self.task_network.append(keras.layers.Dense(hidden_units[-1], activation="relu",
                                                     name=f"task_dense{self.task_layers - 1}", **meta, **policy))
         self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}", **meta,
@@ -436,7 +454,10 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                                                training=training)
         # the losses in float32 under a mixed-precision policy
         logits, tafe, embedding = (tf.cast(t, tf.float32) for t in (logits, tafe, embedding))
-        classification = ops.mean(ops.binary_crossentropy(match, logits, from_logits=True))
+        if self.classification_loss == "softmax":
+            classification = ops.mean(ops.categorical_crossentropy(match, logits, from_logits=True))
+        else:
+            classification = ops.mean(ops.binary_crossentropy(match, logits, from_logits=True))
         emb = embedding_loss(tafe, embedding, match, self.embedding_positive_weight)
         total = classification + self.embedding_loss_weight * emb
         accuracy = ops.mean(ops.cast(ops.equal(ops.argmax(logits, -1), ops.argmax(match, -1)), "float32"))
@@ -506,7 +527,8 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                 "classes_per_step": self.classes_per_step,
                 "task_learning_rate_multiplier": self.task_learning_rate_multiplier,
                 "backbone": None if self.backbone is None else keras.saving.serialize_keras_object(self.backbone),
-                "initialization": self.initialization}
+                "initialization": self.initialization, "task_normalization": self.task_normalization,
+                "classification_loss": self.classification_loss}
 
 
 def _check_backbone(backbone, feature_dim):
