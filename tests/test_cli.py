@@ -149,7 +149,7 @@ def test_fit_on_two_sources_with_distortion_and_selection_on_validation(folder, 
                  "--queries", "2"]) == 0
     out = capsys.readouterr().out
     assert "3-way 1-shot validation accuracy" in out
-    assert f"in 1 alphabets" in out and meta["data"]["validation_alphabets"][0] not in meta["data"]["test_alphabets"]
+    assert "in 1 alphabets" in out and meta["data"]["validation_alphabets"][0] not in meta["data"]["test_alphabets"]
     assert main(["fit", "protonet", "--data", folder, "--val-episodes", "15"]) == 2
     assert "Expected --val-episodes to be a multiple of 10" in capsys.readouterr().err
 

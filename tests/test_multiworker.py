@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # seconds for one launch of both workers (about 25 s each on a quiet 2-core machine)

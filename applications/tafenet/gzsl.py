@@ -18,7 +18,6 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
