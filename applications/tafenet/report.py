@@ -34,6 +34,8 @@ GZSL_ROWS = [
     ("tafenet_ablation_task_lr1_no_task_norm_linear", "TAFE-Net, T at the full rate, no BatchNorm, linear generators"),
     ("tafenet_ablation_task_lr1_no_task_norm_linear_softmax",
      "TAFE-Net, T at the full rate, no BatchNorm, linear generators, softmax loss"),
+    ("tafenet_ablation_task_lr1_no_task_norm_linear_epochs20",
+     "TAFE-Net, T at the full rate, no BatchNorm, linear generators, 20 epochs"),
 ]
 COMPOSITION_ROWS = [
     ("bilinear_attributes", "bilinear", "attribute vectors (81-d)"),

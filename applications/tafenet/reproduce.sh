@@ -52,7 +52,9 @@ for target in "${targets[@]}"; do
         --generator-activation linear --name tafenet_ablation_task_lr1_no_task_norm_linear
       python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --task-normalization none \
         --generator-activation linear --classification-loss softmax \
-        --name tafenet_ablation_task_lr1_no_task_norm_linear_softmax ;;
+        --name tafenet_ablation_task_lr1_no_task_norm_linear_softmax
+      python $here/gzsl.py --method tafenet --task-lr-multiplier 1 --task-normalization none \
+        --generator-activation linear --epochs 20 --name tafenet_ablation_task_lr1_no_task_norm_linear_epochs20 ;;
     baselines)  # each with calibrated stacking, gamma chosen on held-out seen classes (a second fit)
       for tasks in attributes onehot; do
         python $here/gzsl.py --method bilinear --tasks $tasks --epochs 20 --calibrate
