@@ -53,6 +53,8 @@ def diverged(run):
 def over_seeds(values):
     """`"mean ± 95% CI over seeds (n seeds)"` of fractions, as percentages."""
     mean, ci = mean_confidence_interval(values)
+    if len(values) == 1:
+        return f"{100 * mean:.1f} (n=1)"
     return f"{100 * mean:.1f} ± {100 * ci:.1f}" + (f" (n={len(values)})" if len(values) != 3 else "")
 
 
