@@ -140,8 +140,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the README's tables")
     args = parser.parse_args(argv)
-    blocks = {"baselines": baselines_table(), "gzsl": gzsl_table(), "composition": composition_table(), "sparsity": sparsity_table(),
-              "presets": presets_table()}
+    blocks = {"baselines": baselines_table(), "gzsl": gzsl_table(), "composition": composition_table(),
+              "sparsity": sparsity_table(), "presets": presets_table()}
     from kzoo.files import report_blocks
 
     report_blocks(HERE / "README.md", blocks, write=args.write)

@@ -194,8 +194,8 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
 
         policy = dict(dtype=self.dtype_policy)  # sublayers follow a mixed-precision policy
         self.task_network = []
+        batch = task_normalization == "batch"  # then the Dense's bias is BatchNorm's beta
         for i in range(self.task_layers - 1):
-            batch = task_normalization == "batch"  # the Dense's bias is BatchNorm's beta
             self.task_network += [keras.layers.Dense(self.task_units, use_bias=not batch, name=f"task_dense{i}",
                                                      **meta, **policy)]
             if batch:

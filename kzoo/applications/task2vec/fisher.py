@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import ops
 
 from kzoo.applications.task2vec.reparametrization import LocalReparametrization as _LocalReparametrization
+from kzoo.applications.task2vec.reparametrization import weight_scale_variance
 from kzoo.checks import check_int
 
 METHODS = ("montecarlo", "expected", "variational")
@@ -368,7 +369,7 @@ class FisherProbe:
 
     def prior_precision(self):
         """lambda^2 `[num_filters]`: 1 / mean(w^2) of each filter's layer, the variational estimator's fixed prior."""
-        return np.concatenate([np.full(f, 1.0 / (float(np.mean(np.asarray(layer.kernel, np.float64) ** 2)) + 1e-12))
+        return np.concatenate([np.full(f, 1.0 / weight_scale_variance(layer.kernel))
                                for layer, f in zip(self._selected, self.filters)]).astype("float32")
 
     def _check_finite(self, name, values, labels):

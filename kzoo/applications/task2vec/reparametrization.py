@@ -13,6 +13,12 @@ import tensorflow as tf
 from keras import ops
 
 
+def weight_scale_variance(kernel):
+    """1 / lambda^2 = mean(w^2) of a layer's kernel (plus 1e-12): the variance of the layer's prior
+    N(w^, lambda^-2 I) (supplementary Sect. 6), and the posterior variance every filter starts at."""
+    return float(np.mean(np.asarray(kernel, np.float64) ** 2)) + 1e-12
+
+
 class LocalReparametrization(keras.layers.Layer):
     """A Conv2D/Dense layer whose weights carry per-filter Gaussian noise, sampled on the outputs.
 
@@ -34,7 +40,7 @@ class LocalReparametrization(keras.layers.Layer):
         kernel = np.asarray(layer.kernel)
         filters = kernel.shape[-1]
         self.weights_per_filter = int(kernel.size // filters)
-        scale = float(np.mean(kernel.astype(np.float64) ** 2)) + 1e-12
+        scale = weight_scale_variance(kernel)
         # prior precision from the layer's weight scale (supplementary Sect. 6); the
         # posterior starts at the prior, so filters that matter move away from it
         self.init_log_ratio = 0.0
