@@ -59,7 +59,8 @@ def fit_scorer(args, data, tasks):
                     classification_loss=args.classification_loss,
                     task_learning_rate_multiplier=args.task_lr_multiplier)
     model.compile(keras.optimizers.Adam(args.lr))
-    training = recipe.train(model, data, args.tasks, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+    training = recipe.train(model, data, args.tasks, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                            learning_rate_drops=args.lr_drops)
     return (lambda features: model.predict(features, tasks=tasks, batch_size=64, verbose=0)), {"training": training}
 
 
@@ -95,6 +96,12 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=None, help="default 1e-3 (clswgan: 1e-4)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr-drops", type=int, nargs="*", default=[],
+                        help="tafenet: epochs at which the learning rates drop by 10x (the paper: 30 45 of 60)")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="validation: train on part of the seen classes and score on held-out seen classes "
+                             "(kzoo.zsl.validation_data, split by --seed), for choosing a recipe; the real unseen "
+                             "classes are never touched")
     parser.add_argument("--gamma", type=float, default=None,
                         help="eszsl: feature-side regularizer (default: gamma and lambda chosen on held-out seen classes)")
     parser.add_argument("--lam", type=float, default=1.0, help="eszsl with --gamma: description-side regularizer")
@@ -120,8 +127,13 @@ def main(argv=None):
 
     data = zsl.glyph_compositions(verbose=1)
     tasks = recipe.class_descriptions(data, args.tasks)
+    if args.split == "validation":
+        if args.calibrate:
+            parser.error("--calibrate chooses its gamma on validation already; use it with --split test")
+        data = zsl.validation_data(data, descriptions=tasks, seed=args.seed)
+        tasks = tasks[data.extra["source_classes"]]
     result = {"method": args.method, "tasks": args.tasks, "epochs": args.epochs, "seed": args.seed,
-              "data": repr(data), "command": "python " + " ".join(shlex.quote(a) for a in
+              "split": args.split, "data": repr(data), "command": "python " + " ".join(shlex.quote(a) for a in
                                                                  [sys.argv[0], *(argv or sys.argv[1:])])}
     if args.calibrate:
         result["calibration"] = calibration(args, data, tasks)
@@ -134,7 +146,7 @@ def main(argv=None):
                        "generator_activation": args.generator_activation, "positive_weight": args.positive_weight,
                        "task_normalization": args.task_normalization,
                        "classification_loss": args.classification_loss,
-                       "task_lr_multiplier": args.task_lr_multiplier})
+                       "task_lr_multiplier": args.task_lr_multiplier, "lr_drops": args.lr_drops})
     elif args.method in ("bilinear", "clswgan"):
         result.update({"batch_size": args.batch_size, "lr": args.lr}
                       | ({"hidden": args.hidden, "classification_weight": args.beta} if args.method == "clswgan" else {}))

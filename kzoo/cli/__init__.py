@@ -226,6 +226,9 @@ def _fit_parser(commands):
                      help="tafenet: how classes are described (default attributes)")
     fit.add_argument("--channels", type=int, default=64, help="backbone channels (default 64)")
     fit.add_argument("--learning-rate", type=positive_float, default=None, help="Adam learning rate (default: the app's)")
+    fit.add_argument("--learning-rate-drops", type=positive_int, nargs="+", default=None, metavar="EPOCH",
+                     help="tafenet: epochs (0-based) at which both learning rates drop 10x (the paper: 30 45 "
+                          "of 60)")
     fit.add_argument("--warmup-steps", type=positive_int, default=None,
                      help="linear learning-rate warm-up over this many steps (with --learning-rate)")
     fit.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

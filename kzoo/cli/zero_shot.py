@@ -9,7 +9,8 @@ import json
 
 #: the `kzoo fit` options each zero-shot recipe takes (any other one set is an error)
 FIT_OPTIONS = {
-    "tafenet": {"data", "seed", "set", "epochs", "batch_size", "learning_rate", "descriptions", "verbose"},
+    "tafenet": {"data", "seed", "set", "epochs", "batch_size", "learning_rate", "learning_rate_drops",
+                "descriptions", "verbose"},
     "amaz": {"data", "seed", "set", "steps", "steps_per_epoch", "ways", "shots", "queries", "tasks", "logdir",
              "verbose"},
 }
@@ -48,7 +49,8 @@ def fit(cls, args, parser_defaults):
                                             args.set))
         model.compile(adam(args.learning_rate) if args.learning_rate else None)
         training = recipe.train(model, data, args.descriptions, epochs=args.epochs, batch_size=args.batch_size,
-                                seed=args.seed, verbose=1 if args.verbose else 2)
+                                seed=args.seed, verbose=1 if args.verbose else 2,
+                                learning_rate_drops=args.learning_rate_drops or ())
         score = recipe.evaluate(model, data, args.descriptions, seed=args.seed)
         record = {"data": _data_record(data), "training": training, "evaluation": score,
                   "replay": recipe.replay(model, data, args.descriptions)}

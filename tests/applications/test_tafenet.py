@@ -289,3 +289,18 @@ def test_variable_way_episodes_of_features_are_scored_against_their_support_prot
                     "query_x": tf.reshape(x["query_x"], [1, -1, 16])}
         assert model(features).shape == (1, y.shape[1], ways)
     assert len(sizes) > 1
+
+
+def test_learning_rate_drops_lower_both_optimizers(toy):
+    """The paper's step schedule: both T's and the prediction network's Adam rates drop 10x at the given epochs."""
+    from kzoo.applications.tafenet.recipe import LearningRateDrops
+
+    features, labels, attributes = toy
+    model = small()
+    model.compile(keras.optimizers.Adam(1e-3))
+    rates = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates.append(
+        (float(model.optimizer.learning_rate), float(model.task_optimizer.learning_rate))))
+    model.fit(features, labels, tasks=attributes, epochs=3, batch_size=100, verbose=0,
+              callbacks=[LearningRateDrops([1, 2]), record])
+    np.testing.assert_allclose(rates, [(1e-3, 1e-4), (1e-4, 1e-5), (1e-5, 1e-6)], rtol=1e-5)

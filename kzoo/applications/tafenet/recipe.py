@@ -9,6 +9,7 @@ on a test split); then score GZSL u/s/H and the composition metrics
 
 import time
 
+import keras
 import numpy as np
 
 from kzoo.zsl.compositional import composition_tasks
@@ -26,7 +27,8 @@ def class_descriptions(data, kind="attributes"):
     return composition_tasks(data, kind)
 
 
-def train(model, data, descriptions="attributes", epochs=8, batch_size=64, seed=0, verbose=2):
+def train(model, data, descriptions="attributes", epochs=8, batch_size=64, seed=0, verbose=2,
+          learning_rate_drops=()):
     """Fits a compiled `TAFENet` on `data`'s trainval split; returns the training record.
 
     Args:
@@ -35,11 +37,12 @@ def train(model, data, descriptions="attributes", epochs=8, batch_size=64, seed=
         descriptions: `"attributes"` or `"onehot"` (`class_descriptions`).
         epochs, batch_size: passes over the trainval images and their batch size.
         seed: `keras.utils.set_random_seed` before training. Defaults to `0`.
+        learning_rate_drops: epochs (0-based) at whose start both optimizers' learning
+            rates are multiplied by 0.1 (the paper: 30 and 45 of 60).
 
     Returns:
         `{"descriptions", "epochs", "batch_size", "seed", "seconds", "history"}`.
     """
-    import keras
 
     tasks = class_descriptions(data, descriptions)
     if model.task_dim != tasks.shape[1]:
@@ -48,11 +51,32 @@ def train(model, data, descriptions="attributes", epochs=8, batch_size=64, seed=
     keras.utils.set_random_seed(seed)
     x, y = data.split("trainval")
     start = time.perf_counter()
+    callbacks = [LearningRateDrops(learning_rate_drops)] if learning_rate_drops else []
     history = model.fit(x, y, tasks=tasks, classes=data.seen_classes, batch_size=batch_size, epochs=epochs,
-                        verbose=verbose)
+                        verbose=verbose, callbacks=callbacks)
     return {"descriptions": descriptions, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+            **({"learning_rate_drops": list(learning_rate_drops)} if learning_rate_drops else {}),
             "seconds": round(time.perf_counter() - start, 1),
             "history": {k: [round(float(v), 4) for v in values] for k, values in history.history.items()}}
+
+
+class LearningRateDrops(keras.callbacks.Callback):
+    """Multiplies the learning rates of `model.optimizer` and `model.task_optimizer` (if any) by `factor`.
+
+    The drops happen at the start of each epoch (0-based) in `epochs`.
+    """
+
+    def __init__(self, epochs, factor=0.1):
+        super().__init__()
+        self.epochs = sorted(int(e) for e in epochs)
+        self.factor = float(factor)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch not in self.epochs:
+            return
+        for optimizer in (self.model.optimizer, getattr(self.model, "task_optimizer", None)):
+            if optimizer is not None:
+                optimizer.learning_rate.assign(optimizer.learning_rate * self.factor)
 
 
 def evaluate(model, data, descriptions="attributes", seed=0):
