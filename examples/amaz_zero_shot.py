@@ -15,8 +15,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
-
 from kzoo import zsl
 from kzoo.applications import AMAZ
 from kzoo.applications.amaz import zero_shot_tasks, zsl_scores

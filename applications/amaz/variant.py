@@ -40,6 +40,9 @@ def main(argv=None):
     parser.add_argument("--classifiers", nargs="+", default=["softmax", "weighted_softmax"],
                         help="ZSL final classifiers (default: the two softmax ones; svm and weighted_svm on request)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--inner-clipnorm", default="10",
+                        help='global norm each support-set step is clipped to (default 10, AMAZ\'s); "none": '
+                             "the paper's plain step")
     parser.add_argument("--out", required=True, help="JSON file for the scores")
     args = parser.parse_args(argv)
 
@@ -55,10 +58,12 @@ def main(argv=None):
     sizes = recipe.GLYPH_SIZES if args.data == "glyph_compositions" else {}
     model = AMAZ(feature_dim=data.feature_dim, attribute_dim=data.attribute_dim,
                  num_classes=int(data.seen_classes.size), seed=args.seed, **PRESET_SETTINGS, **sizes,
+                 inner_clipnorm=None if args.inner_clipnorm.lower() == "none" else float(args.inner_clipnorm),
                  **VARIANTS[args.variant])
     model.compile()
     result = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
-              "data": repr(data), "variant": args.variant, "model_kwargs": VARIANTS[args.variant]}
+              "data": repr(data), "variant": args.variant, "model_kwargs": VARIANTS[args.variant],
+              "inner_clipnorm": model.inner_clipnorm}
     try:
         result["training"] = recipe.train(model, data, steps=args.steps, seed=args.seed)
     except FloatingPointError as error:  # a diverged variant is a result (Table IV has three), not a crash

@@ -44,10 +44,12 @@ for target in "${targets[@]}"; do
           python $here/gzsl.py "${v[@]}" "${chosen[@]}" --name ${tasks}_paper60_seed$seed
         done
       done ;;
-    recipe)
-      for seed in 0 1 2; do
-        python $here/gzsl.py --seed $seed "${chosen[@]}" --name tafenet_attributes_paper60_seed$seed
-        python $here/gzsl.py --tasks onehot --seed $seed "${chosen[@]}" --name tafenet_onehot_paper60_seed$seed
+    recipe)  # and the bilinear baseline over the same seeds
+      for tasks in attributes onehot; do
+        for seed in 0 1 2; do
+          python $here/gzsl.py --tasks $tasks --seed $seed "${chosen[@]}" --name tafenet_${tasks}_paper60_seed$seed
+          python $here/gzsl.py --method bilinear --tasks $tasks --epochs 20 --seed $seed --name bilinear_${tasks}_seed$seed
+        done
       done ;;
     presets)
       preset glyphs_gzsl attributes "attribute task descriptions"
@@ -84,6 +86,8 @@ for target in "${targets[@]}"; do
         python $here/gzsl.py --method eszsl --tasks $tasks --calibrate
         python $here/gzsl.py --method clswgan --tasks $tasks --epochs 30 --calibrate
         python $here/gzsl.py --method tafenet --tasks $tasks --calibrate --name "tafenet_${tasks}_beta0.1_calibrated"
+        python $here/gzsl.py --method tafenet --tasks $tasks --calibrate "${chosen[@]}" \
+          --name "tafenet_${tasks}_paper60_calibrated"
       done ;;
     sparsity)
       python $here/sparsity.py --betas 0 0.01 0.03 0.1 0.3 --epochs 12 ;;

@@ -5,17 +5,18 @@ import numpy as np
 SIZE, SHOTS, QUERIES, TASKS, INNER_LR = 28, 1, 15, 4, 0.4
 
 
-def episode_batch(ways, seed=0):
-    """One fixed meta-batch: `({"support_x" [T, N, 28, 28, 1], "support_y" [T, N], "query_x" [T, 15N, ...]}, query_y [T, 15N])`."""
+def episode_batch(ways, seed=0, shots=SHOTS, size=SIZE):
+    """One fixed meta-batch of T = 4 tasks: `({"support_x" [T, K N, size, size, 1], "support_y" [T, K N],
+    "query_x" [T, 15 N, size, size, 1]}, query_y [T, 15 N])`."""
     rng = np.random.RandomState(seed)
-    support_y = np.tile(np.arange(ways, dtype="int32"), (TASKS, SHOTS))
+    support_y = np.tile(np.arange(ways, dtype="int32"), (TASKS, shots))
     query_y = np.tile(np.arange(ways, dtype="int32"), (TASKS, QUERIES))
-    x = {"support_x": rng.rand(TASKS, ways * SHOTS, SIZE, SIZE, 1).astype("float32"), "support_y": support_y,
-         "query_x": rng.rand(TASKS, ways * QUERIES, SIZE, SIZE, 1).astype("float32")}
+    x = {"support_x": rng.rand(TASKS, ways * shots, size, size, 1).astype("float32"), "support_y": support_y,
+         "query_x": rng.rand(TASKS, ways * QUERIES, size, size, 1).astype("float32")}
     return x, query_y
 
 
-def kzoo_model(algorithm, ways, channels, inner_steps=1):
+def kzoo_model(algorithm, ways, channels, inner_steps=1, size=SIZE, first_order=False):
     """kzoo's model of `algorithm` ("maml", "protonet" or "hypertransformer"), built, not compiled.
 
     HyperTransformer: the paper's logits-only model (`generate="logits"`, its defaults)."""
@@ -25,12 +26,12 @@ def kzoo_model(algorithm, ways, channels, inner_steps=1):
 
     keras.utils.set_random_seed(0)
     if algorithm == "maml":
-        model = MTNet(example_shape=(SIZE, SIZE, 1), variant="maml", num_outputs=ways, channels=channels,
-                      inner_lr=INNER_LR, inner_steps=inner_steps, seed=0)
+        model = MTNet(example_shape=(size, size, 1), variant="maml", num_outputs=ways, channels=channels,
+                      inner_lr=INNER_LR, inner_steps=inner_steps, first_order=first_order, seed=0)
     elif algorithm == "protonet":
-        model = ProtoNet(example_shape=(SIZE, SIZE, 1), channels=channels)
+        model = ProtoNet(example_shape=(size, size, 1), channels=channels)
     else:
-        model = HyperTransformer(num_ways=ways, channels=channels, example_shape=(SIZE, SIZE, 1))
+        model = HyperTransformer(num_ways=ways, channels=channels, example_shape=(size, size, 1))
     model.build()
     return model
 

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .common import INNER_LR, SIZE
+from .common import INNER_LR
 
 
 def same_pads(size, blocks):
@@ -61,10 +61,9 @@ class TorchMAML(_Peer):
     `vmap=True` maps the tasks with `torch.func.vmap`, otherwise a loop; `compile=True`
     wraps the meta-gradient function in `torch.compile`."""
 
-    def __init__(self, weights, inner_steps=1, vmap=False, compile=False, device="cpu"):
+    def __init__(self, weights, inner_steps=1, vmap=False, compile=False, device="cpu", first_order=False):
         super().__init__(weights, compile, device)
-        self.inner_steps, self.vmap = inner_steps, vmap
-        self.pads = same_pads(SIZE, self.blocks)
+        self.inner_steps, self.vmap, self.first_order = inner_steps, vmap, first_order
         self.fast = [k for k in weights if not k.startswith(("gamma", "beta"))]
         self.meta_grad = torch.func.grad_and_value(self.meta_loss)
         if compile:
@@ -72,8 +71,7 @@ class TorchMAML(_Peer):
 
     def forward(self, params, x):
         h = x
-        for i in range(self.blocks):
-            top, bottom = self.pads[i]
+        for i, (top, bottom) in enumerate(same_pads(x.shape[-1], self.blocks)):
             h = F.conv2d(F.pad(h, (top, bottom, top, bottom)), params[f"w{i}"], params[f"b{i}"], stride=2)
             mean = h.mean(dim=(0, 2, 3), keepdim=True)
             var = ((h - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
@@ -85,6 +83,8 @@ class TorchMAML(_Peer):
         fast = {k: params[k] for k in self.fast}
         for _ in range(self.inner_steps):
             grads = torch.func.grad(lambda f: F.cross_entropy(self.forward({**params, **f}, sx), sy))(fast)
+            if self.first_order:
+                grads = {k: g.detach() for k, g in grads.items()}
             fast = {k: fast[k] - INNER_LR * grads[k] for k in fast}
         return F.cross_entropy(self.forward({**params, **fast}, qx), qy)
 
@@ -147,12 +147,11 @@ class TorchHyperTransformer(_Peer):
         super().__init__(weights, compile, device)
         self.ways, self.num_layers, self.embedding_dim = ways, num_layers, embedding_dim
         self.blocks = sum(k.startswith("conv") for k in weights)
-        self.pads = same_pads(SIZE, 4)
         self.loss = torch.compile(self._loss) if compile else self._loss
 
     def image_embedding(self, p, x):
         tasks = x.shape[0]
-        for i, (top, bottom) in enumerate(self.pads):
+        for i, (top, bottom) in enumerate(same_pads(x.shape[-1], 4)):
             h = F.conv2d(F.pad(x.reshape(-1, *x.shape[2:]), (top, bottom, top, bottom)), p[f"image_conv{i}/kernel"],
                          stride=2)
             x = F.relu(_task_norm(h.reshape(tasks, -1, *h.shape[1:]), p[f"image_norm{i}_gamma"],
