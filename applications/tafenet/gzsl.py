@@ -57,6 +57,7 @@ def fit_scorer(args, data, tasks):
                     embedding_positive_weight=args.positive_weight,
                     task_normalization=None if args.task_normalization == "none" else args.task_normalization,
                     classification_loss=args.classification_loss,
+                    task_activation=None if args.task_activation == "linear" else "relu",
                     task_learning_rate_multiplier=args.task_lr_multiplier)
     model.compile(keras.optimizers.Adam(args.lr))
     training = recipe.train(model, data, args.tasks, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
@@ -109,6 +110,8 @@ def main(argv=None):
     parser.add_argument("--generator-activation", default="relu", help='"relu" (default) or "linear"')
     parser.add_argument("--task-normalization", choices=("batch", "none"), default="batch",
                         help="tafenet: BatchNorm in the task network T (the authors' code) or none")
+    parser.add_argument("--task-activation", choices=("relu", "linear"), default="relu",
+                        help="tafenet: a ReLU MLP for T (the paper's) or an affine T")
     parser.add_argument("--classification-loss", choices=("binary", "softmax"), default="binary",
                         help="tafenet: eq. (5)'s binary cross-entropy or a softmax over the step's classes")
     parser.add_argument("--task-lr-multiplier", type=float, default=0.1,
@@ -146,7 +149,8 @@ def main(argv=None):
                        "generator_activation": args.generator_activation, "positive_weight": args.positive_weight,
                        "task_normalization": args.task_normalization,
                        "classification_loss": args.classification_loss,
-                       "task_lr_multiplier": args.task_lr_multiplier, "lr_drops": args.lr_drops})
+                       "task_lr_multiplier": args.task_lr_multiplier, "lr_drops": args.lr_drops,
+                       "task_activation": args.task_activation})
     elif args.method in ("bilinear", "clswgan"):
         result.update({"batch_size": args.batch_size, "lr": args.lr}
                       | ({"hidden": args.hidden, "classification_weight": args.beta} if args.method == "clswgan" else {}))

@@ -110,7 +110,15 @@ def test_task_normalization_and_classification_loss_options(toy):
     match = np.eye(10)[y]
     expected = np.mean(np.logaddexp(0, logits) - match * logits)  # BCE with logits
     assert float(binary._pair_losses((x, y), training=False)[1]) == pytest.approx(expected, rel=1e-4)
-    for bad in ({"task_normalization": "layer"}, {"classification_loss": "hinge"}):
+    affine = small(task_normalization=None, task_activation=None, generator_activation=None)
+    affine.build()
+    assert not any(isinstance(layer, keras.layers.ReLU) for layer in affine.task_network)
+    assert TAFENet.from_config(affine.get_config()).task_activation is None
+    e = np.eye(6, dtype="float32")  # T affine: T(a + b) - T(b) = T(a) - T(0); not with ReLUs
+    for model, additive in ((affine, True), (plain, False)):
+        t = np.asarray(model.embed_tasks(np.stack([e[0] + e[1], e[1], e[0], 0 * e[0]])))
+        assert np.allclose(t[0] - t[1], t[2] - t[3], atol=1e-5) == additive
+    for bad in ({"task_normalization": "layer"}, {"classification_loss": "hinge"}, {"task_activation": "tanh"}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             small(**bad)
 

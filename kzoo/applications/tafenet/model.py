@@ -112,6 +112,10 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             (input, class) pair) or `"softmax"` (cross-entropy of a softmax over the
             step's classes, the loss of the bilinear compatibility baselines).
             Defaults to `"binary"`.
+        task_activation: `"relu"` (T is a ReLU MLP, the paper's) or `None` (T is
+            affine: with linear generators every factor is then an affine map of the
+            description, additive in its parts, like a bilinear model's). Defaults to
+            `"relu"`.
 
     Call arguments:
         inputs: `{"features": [B, feature_dim], "tasks": [C, task_dim]}` (with a
@@ -146,7 +150,7 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                  task_units=2048, classifier_units=2048, generator_activation="relu", dropout=0.5,
                  embedding_loss_weight=0.1, embedding_positive_weight=1.0, classes_per_step=None,
                  task_learning_rate_multiplier=0.1, backbone=None, initialization="glorot",
-                 task_normalization="batch", classification_loss="binary", **kwargs):
+                 task_normalization="batch", classification_loss="binary", task_activation="relu", **kwargs):
         super().__init__(**kwargs)
         self.backbone, self.image_shape = None, None
         if backbone is not None:
@@ -186,6 +190,9 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
             raise ValueError(f'Expected `classification_loss` "binary" or "softmax". '
                              f"Received: classification_loss={classification_loss!r}.")
         self.task_normalization, self.classification_loss = task_normalization, classification_loss
+        if task_activation not in ("relu", None):
+            raise ValueError(f'Expected `task_activation` "relu" or None. Received: task_activation={task_activation!r}.')
+        self.task_activation = task_activation
         if initialization == "reference":  # the authors' code: N(0, 0.001) for F, N(0, 0.01) for T and g
             prediction = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.001))
             meta = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))
@@ -200,8 +207,9 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                                                      **meta, **policy)]
             if batch:
                 self.task_network.append(keras.layers.BatchNormalization(name=f"task_norm{i}", **policy))
-            self.task_network.append(keras.layers.ReLU(name=f"task_relu{i}", **policy))
-        self.task_network.append(keras.layers.Dense(hidden_units[-1], activation="relu",
+            if task_activation:
+                self.task_network.append(keras.layers.ReLU(name=f"task_relu{i}", **policy))
+        self.task_network.append(keras.layers.Dense(hidden_units[-1], activation=task_activation,
                                                     name=f"task_dense{self.task_layers - 1}", **meta, **policy))
         self.generators = [keras.layers.Dense(u, activation=generator_activation, name=f"generator{i}", **meta,
                                               **policy) for i, u in enumerate(hidden_units)]
@@ -528,6 +536,7 @@ class TAFENet(presets.PresetMixin, DivergenceCheck, keras.Model):
                 "task_learning_rate_multiplier": self.task_learning_rate_multiplier,
                 "backbone": None if self.backbone is None else keras.saving.serialize_keras_object(self.backbone),
                 "initialization": self.initialization, "task_normalization": self.task_normalization,
+                "task_activation": self.task_activation,
                 "classification_loss": self.classification_loss}
 
 
