@@ -39,7 +39,7 @@ def kzoo_model(algorithm, ways, channels, inner_steps=1, size=SIZE, first_order=
 def _short_name(path):
     """`mt_net/conv0/kernel` -> `w0`, `.../norm2/gamma` -> `gamma2`, `mt_net/head/bias` -> `head_b`;
     HyperTransformer's keep their path below the model (`logits_transformer/encoder0_inner/bias`)."""
-    if path.startswith("hyper_transformer/"):
+    if path.startswith("hyper_transformer"):  # hyper_transformer/, hyper_transformer_1/, ...
         return path.split("/", 1)[1]
     layer, weight = path.split("/")[-2:]
     if layer == "head":
