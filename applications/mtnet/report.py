@@ -22,6 +22,7 @@ from scipy import stats
 from kzoo.files import atomic_path, write_marked_blocks
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
 PAPER_TABLE1 = {  # Lee & Choi 2018, Table 1: 5 / 10 / 20-shot loss after adaptation
     "maml": (1.07, 0.71, 0.50), "mnet-full": (0.91, 0.63, 0.38), "mnet": (0.88, 0.60, 0.41),
     "tnet": (0.83, 0.56, 0.38), "mtnet-full": (0.81, 0.51, 0.35), "mtnet": (0.76, 0.49, 0.33),
@@ -205,6 +206,32 @@ def figure4_table(points):
     return "\n".join(lines)
 
 
+def omniglot_table():
+    """The Omniglot runs' held-out accuracies, read from the logs `reproduce.sh omniglot` writes,
+    and the ProtoNet preset's recorded 20-way score on the same test episodes."""
+    import re
+
+    pattern = re.compile(r"held-out accuracy .*: ([0-9.]+)% \+- ([0-9.]+)% \((\d+) episodes\)")
+
+    def cell(ways, variant):
+        path = RESULTS / f"omniglot_{ways}way_{variant}.log"
+        found = pattern.findall(path.read_text(errors="replace")) if path.exists() else []
+        return f"{found[-1][0]}% ± {found[-1][1]}%" if found else "-"
+
+    paper = {"mtnet": "96.2% / 99.5%", "maml": "95.8% / 98.7%"}
+    lines = ["| model | 20-way 1-shot | 5-way 1-shot | paper (20-way / 5-way, standard split) |",
+             "| --- | --- | --- | --- |"]
+    for variant, label in (("mtnet", "MT-net"), ("maml", "MAML")):
+        lines.append(f"| {label} | {cell(20, variant)} | {cell(5, variant)} | {paper[variant]} |")
+    meta = HERE.parents[1] / "saved_models" / "protonet" / "omniglot_20way_1shot" / "metadata.json"
+    if meta.exists():
+        e = json.loads(meta.read_text())["evaluation"]
+        lines.append(f"| ProtoNet (the `protonet/omniglot_20way_1shot` preset: Omniglot + glyphs) | "
+                     f"{100 * e['accuracy']:.2f}% ± {100 * e['ci95']:.2f}% | - | 92.0% / 97.4% (as quoted in the "
+                     "MT-net paper) |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     import argparse
 
@@ -212,7 +239,7 @@ def main(argv=None):
     parser.add_argument("--write", action="store_true", help="replace the tables in README.md")
     args = parser.parse_args(argv)
     runs = load()
-    blocks = {"table1": table1(runs), "table2": table2(runs)}
+    blocks = {"table1": table1(runs), "table2": table2(runs), "omniglot": omniglot_table()}
     alpha_curves(runs, alpha=1)
     points = figure4_points(runs)
     if points:
