@@ -8,7 +8,9 @@
 # Targets: preset (amaz/glyphs_zsl, eq. 3, seed 0, by `kzoo fit amaz`), modulation (AMAZ and the
 # same model without modulation, ZSML-like, seeds 0-2), table_iv (the seven other modulator
 # operators of Table IV, seeds 0-2), clswgan (f-CLSWGAN at AMAZ's width, 256; the 4,096-wide one
-# is applications/tafenet/reproduce.sh's), report (rewrites the README's tables from results/*.json).
+# is applications/tafenet/reproduce.sh's), svm (kzoo's SVM trained 30-3,000 epochs beside the softmax, on
+# the preset's synthetic features), unclipped (the softmax-without-base row of Table IV with the paper's
+# plain support steps, inner_clipnorm=None, seeds 0-2), report (rewrites the README's tables from results/*.json).
 # 2,000 meta-iterations per run, fixed in advance. Run from the repository root.
 set -euo pipefail
 here=applications/amaz
@@ -16,7 +18,7 @@ out=$here/results
 seeds=(0 1 2)
 mkdir -p "$out"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan report)
+[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan svm unclipped report)
 variant() { python $here/variant.py --variant "$1" --seed "$2" --out "$out/$1_seed$2.json" "${@:3}"; }
 queue() { local extra=$1; shift; for s in "${seeds[@]}"; do for v in "$@"; do variant "$v" "$s" $extra; done; done; }
 for target in "${targets[@]}"; do
@@ -36,6 +38,12 @@ for target in "${targets[@]}"; do
       wait ;;
     clswgan) python applications/tafenet/gzsl.py --method clswgan --hidden 256 --epochs 30 --out "$out" \
       --name clswgan_attributes_hidden256 ;;
+    svm) python $here/svm_convergence.py ;;
+    unclipped)
+      for s in "${seeds[@]}"; do
+        python $here/variant.py --variant t4_softmax_w --inner-clipnorm none --no-gzsl --seed "$s" \
+          --out "$out/unclipped/t4_softmax_w_seed$s.json"
+      done ;;
     report) python $here/report.py --write ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
   esac

@@ -8,9 +8,9 @@ from kzoo.metrics import class_accuracies, mean_confidence_interval
 from kzoo.metrics import gzsl_scores as gzsl_metric
 
 CLASSIFIERS = ("softmax", "weighted_softmax", "svm", "weighted_svm")
-#: the defaults: the linear SVMs fit the synthetic features and miss the real ones (a converged
-#: one-vs-rest squared-hinge SVM scored 4% on the glyph set where the softmax scores 32%;
-#: applications/amaz/README.md, "Final classifiers"), so they are opt-in
+#: the defaults: the linear SVMs fit the synthetic features and score well below the softmax on the
+#: real ones, however long they train (applications/amaz/svm_convergence.py; README, "Final
+#: classifiers"), so they are opt-in
 DEFAULT_CLASSIFIERS = ("softmax", "weighted_softmax")
 
 
