@@ -59,26 +59,28 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="threads of every side (default 1)")
     parser.add_argument("--algorithms", default=",".join(CONFIGS),
                         help=f"comma-separated subset of {', '.join(CONFIGS)} (default all)")
-    parser.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {', '.join(PEERS)}")
+    parser.add_argument("--peers", default=None,
+                        help=f"comma-separated subset of {', '.join(PEERS)} (default: all; torch,jax with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="5-way, 32 channels only, without torch.compile (whose compilation takes minutes)")
     parser.add_argument("--repeats", type=int, default=3, help="timed chunks per side (default 3)")
-    parser.add_argument("--tolerance", type=float, default=2e-3,
-                        help="largest relative gradient difference to kzoo's (default 2e-3)")
+    parser.add_argument("--tolerance", type=float, default=5e-3,
+                        help="largest relative gradient difference to kzoo's (default 5e-3: ProtoNet's float32 "
+                             "gradients differ by up to ~2e-3 between frameworks' conv kernels)")
     parser.add_argument("--omp-wait-policy", choices=("PASSIVE", "ACTIVE", "unset"), default="PASSIVE",
                         help="OMP_WAIT_POLICY for torch's OpenMP pool (default PASSIVE)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="where every side runs (gpu: TensorFlow's first GPU, torch's cuda:0, JAX's GPU "
                              "backend; each must be installed with GPU support)")
     args = parser.parse_args(argv)
+    if args.peers is None:
+        args.peers = "torch,jax" if args.quick else ",".join(PEERS)
     for option, value, known in (("--algorithms", args.algorithms, CONFIGS), ("--peers", args.peers, PEERS)):
         unknown = set(value.split(",")) - set(known)
         if unknown:
             parser.error(f"Expected {option} among {', '.join(known)}. Received: {sorted(unknown)}.")
     if args.threads < 1:
         parser.error(f"Expected --threads >= 1. Received: {args.threads}.")
-    if args.quick and args.peers == ",".join(PEERS):
-        args.peers = "torch,jax"
     return args
 
 
@@ -90,10 +92,9 @@ def set_thread_environment(args):
     if args.device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        if args.threads == 1:
-            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-        else:
-            flags = f"intra_op_parallelism_threads={args.threads}"
+        # (a first token without "--" would be read as a flags file name)
+        flags = (f"--xla_cpu_multi_thread_eigen={'false' if args.threads == 1 else 'true'} "
+                 f"intra_op_parallelism_threads={args.threads}")
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
 
 

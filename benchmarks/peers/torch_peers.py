@@ -20,7 +20,7 @@ def same_pads(size, blocks):
 
 def _to_torch(name, array):
     """TensorFlow layout -> torch: conv kernels `[3, 3, in, out]` -> `[out, in, 3, 3]`; dense kernels stay `[in, out]`."""
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = torch.from_numpy(np.array(array, dtype=np.float32))  # a copy: the optimizer updates it in place
     return tensor.permute(3, 2, 0, 1).contiguous() if tensor.ndim == 4 else tensor
 
 
