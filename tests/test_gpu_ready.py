@@ -41,9 +41,6 @@ EPISODIC = {
                            inner_lr=0.1, seed=0),
     "hypertransformer_logits": lambda: HyperTransformer(num_ways=3, channels=4, blocks=2, example_shape=(8, 8, 1),
                                                         embedding_dim=8, num_layers=1, image_embedding_dim=8),
-    "hypertransformer_all": lambda: HyperTransformer(num_ways=3, channels=4, blocks=2, example_shape=(8, 8, 1),
-                                                     generate="all", embedding_dim=8, num_layers=1,
-                                                     image_embedding_dim=8),
 }
 
 

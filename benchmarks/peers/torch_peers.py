@@ -43,6 +43,14 @@ class _Peer:
                  torch.from_numpy(y).long())
         return tuple(a.to(self.device) for a in batch)
 
+    def loss_and_grad_tensors(self, batch):
+        """Plain autograd of `self.loss(params, *batch)` (MAML overrides it with `torch.func`)."""
+        for q in self.params.values():
+            q.grad = None
+        loss = self.loss(self.params, *batch)
+        loss.backward()
+        return loss.detach(), {k: q.grad for k, q in self.params.items()}
+
     def loss_and_grads(self, batch):
         loss, grads = self.loss_and_grad_tensors(batch)
         return float(loss), {k: _to_tensorflow(k, g) for k, g in grads.items()}
@@ -124,13 +132,6 @@ class TorchProtoNet(_Peer):
         logits = -((q[:, :, None] - prototypes[:, None]) ** 2).sum(-1)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), qy.reshape(-1))
 
-    def loss_and_grad_tensors(self, batch):
-        for p in self.params.values():
-            p.grad = None
-        loss = self.loss(self.params, *batch)
-        loss.backward()
-        return loss.detach(), {k: p.grad for k, p in self.params.items()}
-
 
 def _task_norm(x, gamma, beta):
     """`[T, B, C, H, W]` normalized with each task's statistics over its B, H, W."""
@@ -195,10 +196,3 @@ class TorchHyperTransformer(_Peer):
         size = support.shape[-1]
         logits = torch.einsum("tqf,tnf->tqn", self.features(p, qx), slices[..., :size]) + slices[:, None, :, size]
         return F.cross_entropy(logits.reshape(-1, self.ways), qy.reshape(-1))
-
-    def loss_and_grad_tensors(self, batch):
-        for q in self.params.values():
-            q.grad = None
-        loss = self.loss(self.params, *batch)
-        loss.backward()
-        return loss.detach(), {k: q.grad for k, q in self.params.items()}
