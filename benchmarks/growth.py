@@ -50,17 +50,9 @@ def setup(threads):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     sys.path.insert(0, str(HERE))
-    import tensorflow as tf
+    from peers.common import set_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.set_num_interop_threads(1)
-    except ImportError:
-        pass
+    set_threads(threads)
 
 
 def cost_curve(args):

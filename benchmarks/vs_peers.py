@@ -169,15 +169,12 @@ def main(argv=None):
 
     if args.device == "cpu":
         tf.config.set_visible_devices([], "GPU")
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     names = args.peers.split(",")
+    common.set_threads(args.threads, torch_too=any(n.startswith("torch") for n in names))
     versions = [f"tensorflow {tf.__version__}"]
     if any(n.startswith("torch") for n in names):
         import torch
 
-        torch.set_num_threads(args.threads)
-        torch.set_num_interop_threads(1)
         versions.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
     if "jax" in names:
         import jax

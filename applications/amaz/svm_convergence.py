@@ -21,9 +21,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def svm_objective(model, features, labels, num_classes, regularization=1e-4):
-    """eq. of `linear_svm`: mean_i mean_c max(0, 1 - t_ic f_c(x_i))^2 + regularization ||W||^2."""
-    values = np.asarray(model.predict(features, batch_size=4096, verbose=0), np.float64)
+def svm_objective(model, values, labels, num_classes, regularization=1e-4):
+    """`linear_svm`'s loss, mean_i mean_c max(0, 1 - t_ic f_c(x_i))^2 + regularization ||W||^2, from its decision
+    values `[M, num_classes]` on the training features."""
+    values = np.asarray(values, np.float64)
     targets = np.where(np.arange(num_classes)[None] == labels[:, None], 1.0, -1.0)
     hinge = np.mean(np.square(np.maximum(0.0, 1.0 - targets * values)))
     kernel = model.layers[-1].kernel.numpy()
@@ -57,8 +58,8 @@ def main(argv=None):
     features = np.asarray(features, np.float32)
     labels = np.asarray(labels)
 
-    def scores(classifier):
-        train = float(np.mean(np.asarray(classifier.predict(features, batch_size=4096, verbose=0)).argmax(-1) == labels))
+    def scores(classifier, train_values):
+        train = float(np.mean(np.asarray(train_values).argmax(-1) == labels))
         predicted = np.asarray(classifier.predict(test_x, batch_size=4096, verbose=0)).argmax(-1)
         accuracies, mean = class_accuracies(test_y, predicted, unseen.size)
         return {"synthetic_train_accuracy": round(train, 4), "real_unseen_top1": round(float(mean), 4),
@@ -66,12 +67,15 @@ def main(argv=None):
 
     rows = []
     softmax = softmax_classifier(features, labels, unseen.size, epochs=20, batch_size=128, seed=0)
-    rows.append({"classifier": "softmax", "epochs": 20, **scores(softmax)})
+    rows.append({"classifier": "softmax", "epochs": 20,
+                 **scores(softmax, softmax.predict(features, batch_size=4096, verbose=0))})
     print(json.dumps(rows[-1]), flush=True)
     for epochs in args.epochs:
         svm = linear_svm(features, labels, unseen.size, epochs=epochs, batch_size=256, seed=0)
+        values = svm.predict(features, batch_size=4096, verbose=0)
         rows.append({"classifier": "svm", "epochs": epochs,
-                     "svm_objective": round(svm_objective(svm, features, labels, unseen.size), 6), **scores(svm)})
+                     "svm_objective": round(svm_objective(svm, values, labels, unseen.size), 6),
+                     **scores(svm, values)})
         print(json.dumps(rows[-1]), flush=True)
     write_json(args.out, {"preset": args.preset, "data": repr(data), "synthetic_per_class": 100, "seed": 0,
                           "unseen_classes": int(unseen.size), "test_unseen_images": int(test_y.size),

@@ -5,6 +5,21 @@ import numpy as np
 SIZE, SHOTS, QUERIES, TASKS, INNER_LR = 28, 1, 15, 4, 0.4
 
 
+def set_threads(threads, torch_too=True):
+    """TensorFlow's intra- and inter-op pools, and torch's (one inter-op thread) when `torch_too` and installed."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if torch_too:
+        try:
+            import torch
+        except ImportError:
+            return
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(1)
+
+
 def episode_batch(ways, seed=0, shots=SHOTS, size=SIZE):
     """One fixed meta-batch of T = 4 tasks: `({"support_x" [T, K N, size, size, 1], "support_y" [T, K N],
     "query_x" [T, 15 N, size, size, 1]}, query_y [T, 15 N])`."""
