@@ -9,9 +9,9 @@ Curves (needs the `[bench]` extra for the torch side):
   against ways (5, 10, 20; 1 shot, 28x28), shots (1, 2, 5; 5-way), image size (28, 56, 84;
   5-way 1-shot) and MAML's inner steps (1, 2, 5, 10). Each point times kzoo and torch
   (`benchmarks/peers`, the same math) interleaved, medians of `--repeats`.
-- `memory`: peak resident memory of second-order and first-order MAML training (5-way
-  1-shot, 32 channels) against inner steps, kzoo and torch, every point in a fresh
-  process: the process's high-water mark after building the model (for kzoo, tracing its
+- `memory`: peak resident memory of MAML training (20-way 5-shot, 32 channels, T = 4)
+  against inner steps: second order, second order with `MTNet(remat=True)` (kzoo only) and
+  first order, kzoo and torch, every point in a fresh process: the process's high-water mark after building the model (for kzoo, tracing its
   step too) and 3 training steps, minus the mark just before the model is built. Both
   sides import TensorFlow (the torch side's weights come from a kzoo model).
 - `pipeline`: episodes per second of kzoo's in-graph tf.data sampler and of a NumPy
@@ -32,7 +32,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 AXES = {"ways": (5, 10, 20), "shots": (1, 2, 5), "image size": (28, 56, 84), "inner steps": (1, 2, 5, 10)}
-MEMORY_STEPS = (1, 2, 3, 5, 8)
+MEMORY_STEPS = (1, 2, 4, 8)
+MEMORY_WAYS, MEMORY_SHOTS = 20, 5
+#: (side, order) of the memory curve; "remat": second order, MTNet(remat=True)
+MEMORY_ORDERS = (("kzoo", "second"), ("kzoo", "remat"), ("kzoo", "first"), ("torch", "second"), ("torch", "first"))
 CLASSES = (100, 400, 1600, 6400)
 
 
@@ -88,7 +91,9 @@ def cost_curve(args):
 
 def memory_point(side, order, steps):
     """Runs in a fresh process: its peak RSS (MiB) after the imports and the batch, and after the model
-    is built (and for kzoo traced) and has trained 3 steps. The weights come from a kzoo model on both sides."""
+    is built (and for kzoo traced) and has trained 3 steps; for kzoo also the peak of TensorFlow's CPU
+    allocator over 3 steps after the trace (the step's tensors, without the graph). The weights come from
+    a kzoo model on both sides."""
     import resource
 
     import keras
@@ -96,14 +101,22 @@ def memory_point(side, order, steps):
     from peers import common
 
     first_order = order == "first"
-    x, y = common.episode_batch(5)
+    x, y = common.episode_batch(MEMORY_WAYS, shots=MEMORY_SHOTS)
     keras.utils.set_random_seed(0)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    model = common.kzoo_model("maml", 5, 32, steps, first_order=first_order)
+    model = common.kzoo_model("maml", MEMORY_WAYS, 32, steps, first_order=first_order, remat=order == "remat")
+    tensors = milliseconds = None
     if side == "kzoo":
+        import tensorflow as tf
+
         from vs_peers import kzoo_runner
 
-        kzoo_runner(model, x, y)(3)
+        run = kzoo_runner(model, x, y)  # traces the step and trains 2 steps
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        start = time.perf_counter()
+        run(3)
+        milliseconds = round(1000 * (time.perf_counter() - start) / 3, 1)
+        tensors = round(tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20, 1)
     else:
         from peers.torch_peers import TorchMAML
 
@@ -112,22 +125,24 @@ def memory_point(side, order, steps):
         for _ in range(3):
             float(peer.step(batch))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"before_mib": round(before, 1), "after_mib": round(after, 1)}))
+    print(json.dumps({"before_mib": round(before, 1), "after_mib": round(after, 1), "step_tensors_mib": tensors,
+                      "kzoo_ms_per_step": milliseconds}))
 
 
 def memory_curve(args):
     rows = []
-    for side in ("kzoo", "torch"):
-        for order in ("second", "first"):
-            for steps in MEMORY_STEPS:
-                out = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--memory-point",
-                                      side, order, str(steps)], capture_output=True, text=True, check=True)
-                point = json.loads(out.stdout.strip().splitlines()[-1])
-                row = {"side": side, "order": order, "inner_steps": steps,
-                       "training_mib": round(point["after_mib"] - point["before_mib"], 1), **point}
-                rows.append(row)
-                print(f"{side:5s} {order:6s}-order, {steps:2d} inner steps: +{row['training_mib']:7.1f} MiB "
-                      f"(peak {point['after_mib']:.0f} MiB)", flush=True)
+    for side, order in MEMORY_ORDERS:
+        for steps in MEMORY_STEPS:
+            out = subprocess.run([sys.executable, __file__, "--threads", str(args.threads), "--memory-point",
+                                  side, order, str(steps)], capture_output=True, text=True, check=True)
+            point = json.loads(out.stdout.strip().splitlines()[-1])
+            row = {"side": side, "order": order, "inner_steps": steps,
+                   "training_mib": round(point["after_mib"] - point["before_mib"], 1), **point}
+            rows.append(row)
+            tensors = ("" if point["step_tensors_mib"] is None else
+                       f", tensors of a step {point['step_tensors_mib']:.0f} MiB, {point['kzoo_ms_per_step']:.0f} ms/step")
+            print(f"{side:5s} {order:6s}, {steps:2d} inner steps: +{row['training_mib']:7.1f} MiB "
+                  f"(peak {point['after_mib']:.0f} MiB){tensors}", flush=True)
     return rows
 
 
@@ -185,15 +200,23 @@ def plot(curve, rows, path):
             ax.set_xticks(AXES[axis])
         axes[0].legend(fontsize=7)
     elif curve == "memory":
-        figure, ax = plt.subplots(figsize=(5, 3.4))
-        for side, line in (("kzoo", "-"), ("torch", "--")):
-            for order, style in (("second", "o"), ("first", "s")):
-                points = [r for r in rows if r["side"] == side and r["order"] == order]
-                ax.plot([r["inner_steps"] for r in points], [r["training_mib"] for r in points], line + style,
-                        label=f"{side}, {order} order")
-        ax.set_xlabel("MAML inner steps (5-way 1-shot, 32 channels, T = 4)")
-        ax.set_ylabel("peak memory of training, MiB")
-        ax.legend(fontsize=7)
+        figure, (ax, tensors) = plt.subplots(1, 2, figsize=(10, 3.6))
+        labels = {"second": "second order", "remat": "second order, remat=True", "first": "first order"}
+        for side, order in MEMORY_ORDERS:
+            points = [r for r in rows if r["side"] == side and r["order"] == order]
+            style = ("-" if side == "kzoo" else "--") + {"second": "o", "remat": "^", "first": "s"}[order]
+            steps = [r["inner_steps"] for r in points]
+            ax.plot(steps, [r["training_mib"] for r in points], style, label=f"{side}, {labels[order]}")
+            if side == "kzoo":
+                tensors.plot(steps, [r["step_tensors_mib"] for r in points], style, label=f"kzoo, {labels[order]}")
+        episode = f"{MEMORY_WAYS}-way {MEMORY_SHOTS}-shot, 32 channels, T = 4"
+        ax.set_title("peak resident memory, process (graph included)", fontsize=9)
+        tensors.set_title("peak of a compiled step's tensors (TensorFlow allocator)", fontsize=9)
+        for axis in (ax, tensors):
+            axis.set_xlabel(f"MAML inner steps ({episode})")
+            axis.set_ylabel("MiB")
+            axis.set_xticks(MEMORY_STEPS)
+            axis.legend(fontsize=7)
     else:
         figure, ax = plt.subplots(figsize=(5, 3.4))
         for key, label in (("tf.data_episodes_per_second", "kzoo tf.data"), ("numpy_episodes_per_second", "NumPy")):

@@ -31,8 +31,10 @@ def episode_batch(ways, seed=0, shots=SHOTS, size=SIZE):
     return x, query_y
 
 
-def kzoo_model(algorithm, ways, channels, inner_steps=1, size=SIZE, first_order=False):
+def kzoo_model(algorithm, ways, channels, inner_steps=1, size=SIZE, first_order=False, remat=False):
     """kzoo's model of `algorithm` ("maml", "protonet" or "hypertransformer"), built, not compiled.
+
+    `first_order`, `remat`: MAML's options (`MTNet`).
 
     HyperTransformer: the paper's logits-only model (`generate="logits"`, its defaults)."""
     import keras
@@ -42,7 +44,8 @@ def kzoo_model(algorithm, ways, channels, inner_steps=1, size=SIZE, first_order=
     keras.utils.set_random_seed(0)
     if algorithm == "maml":
         model = MTNet(example_shape=(size, size, 1), variant="maml", num_outputs=ways, channels=channels,
-                      inner_lr=INNER_LR, inner_steps=inner_steps, first_order=first_order, seed=0)
+                      inner_lr=INNER_LR, inner_steps=inner_steps, first_order=first_order, seed=0,
+                      remat=remat)
     elif algorithm == "protonet":
         model = ProtoNet(example_shape=(size, size, 1), channels=channels)
     else:

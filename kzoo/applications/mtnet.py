@@ -56,6 +56,12 @@ class MTNet(EpisodicModel):
         inner_lr: alpha. Defaults to `0.01` (sine; the paper uses 0.4 for 5-way
             and 0.1 for 20-way Omniglot).
         first_order: drop second-order terms. Defaults to `False`.
+        remat: recompute each inner step's support pass when the meta-gradient
+            reaches it instead of storing its activations
+            (`kzoo.training.inner_loop(remat=True)`): second-order memory then
+            grows with `inner_steps` by one copy of the fast weights per step, for
+            about one more support forward and backward per step. Same gradients.
+            Defaults to `False`.
         temperature: Gumbel-softmax temperature c. Defaults to `1.0`.
         inference_mask: `"mode"` uses the most likely mask (zeta > 0) at
             inference, so predictions and served outputs are deterministic;
@@ -86,7 +92,7 @@ class MTNet(EpisodicModel):
     def __init__(self, example_shape=(1,), variant="mtnet", full_mask=False, num_outputs=1,
                  hidden=(40, 40), channels=64, blocks=4, inner_steps=1, eval_inner_steps=None,
                  inner_lr=0.01, first_order=False, temperature=1.0, inference_mask="mode", seed=None,
-                 pool=False, **kwargs):
+                 pool=False, remat=False, **kwargs):
         super().__init__(example_shape=example_shape, **kwargs)
         if variant not in VARIANTS:
             raise ValueError(f"Unknown `variant` {variant!r}. Expected one of {sorted(VARIANTS)}.")
@@ -119,6 +125,7 @@ class MTNet(EpisodicModel):
             check_int(seed, "seed", 0)
         self.seed = seed
         self.pool = bool(pool)
+        self.remat = bool(remat)
         self.mask_seed_generator = keras.random.SeedGenerator(seed)
 
         cell = dict(use_transform=use_transform, use_mask=use_mask, full_mask=full_mask, temperature=temperature,
@@ -228,7 +235,8 @@ class MTNet(EpisodicModel):
         masks = self.sample_masks(mask_mode, seed)
         ways = self._ways(support_y)
         return inner_loop(lambda w: self.task_loss(self.forward(support_x, w, self.first_order), support_y, ways),
-                          self.initial_fast_weights(), steps, self.inner_lr, masks, self.first_order)
+                          self.initial_fast_weights(), steps, self.inner_lr, masks, self.first_order,
+                          remat=self.remat)
 
     # -- episodes -----------------------------------------------------------------------
 
@@ -368,4 +376,5 @@ class MTNet(EpisodicModel):
             "blocks": self.blocks, "inner_steps": self.inner_steps, "eval_inner_steps": self.eval_inner_steps,
             "inner_lr": self.inner_lr, "first_order": self.first_order, "temperature": self.temperature,
             "inference_mask": self.inference_mask, "seed": self.seed, "pool": self.pool,
+            "remat": self.remat,
         }
