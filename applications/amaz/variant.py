@@ -43,6 +43,9 @@ def main(argv=None):
     parser.add_argument("--inner-clipnorm", default="10",
                         help='global norm each support-set step is clipped to (default 10, AMAZ\'s); "none": '
                              "the paper's plain step")
+    parser.add_argument("--width", type=int, default=256,
+                        help="glyph data: the generator's units, every network scaled with it "
+                             "(recipe.glyph_sizes; default 256, the preset's)")
     parser.add_argument("--out", required=True, help="JSON file for the scores")
     args = parser.parse_args(argv)
 
@@ -55,7 +58,7 @@ def main(argv=None):
 
     data = load(args.data)
     keras.utils.set_random_seed(args.seed)
-    sizes = recipe.GLYPH_SIZES if args.data == "glyph_compositions" else {}
+    sizes = recipe.glyph_sizes(args.width) if args.data == "glyph_compositions" else {}
     model = AMAZ(feature_dim=data.feature_dim, attribute_dim=data.attribute_dim,
                  num_classes=int(data.seen_classes.size), seed=args.seed, **PRESET_SETTINGS, **sizes,
                  inner_clipnorm=None if args.inner_clipnorm.lower() == "none" else float(args.inner_clipnorm),
@@ -63,6 +66,7 @@ def main(argv=None):
     model.compile()
     result = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
               "data": repr(data), "variant": args.variant, "model_kwargs": VARIANTS[args.variant],
+              "generator_units": list(model.generator_units),
               "inner_clipnorm": model.inner_clipnorm}
     try:
         result["training"] = recipe.train(model, data, steps=args.steps, seed=args.seed)

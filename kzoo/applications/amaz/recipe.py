@@ -18,10 +18,24 @@ import numpy as np
 from kzoo.applications.amaz.evaluation import DEFAULT_CLASSIFIERS, gzsl_scores, retrieval_precision, zsl_scores
 from kzoo.episodes.zero_shot import zero_shot_tasks
 
+def glyph_sizes(width=256):
+    """AMAZ's network sizes for the built-in glyph set at `width` (the generator's units).
+
+    Every other network scales with it: the task embedding and the classifier are half as
+    wide, the critic and the attribute decoder `(width, width / 2)`; `glyph_sizes(256)` is
+    `GLYPH_SIZES`.
+
+    >>> glyph_sizes(512)["discriminator_units"]
+    (512, 256)
+    """
+    half = width // 2
+    return {"generator_units": (width,) * 3, "embedding_dim": half, "discriminator_units": (width, half),
+            "classifier_units": (half, half), "decoder_units": (width, half)}
+
+
 #: network sizes for the built-in glyph set's 256-d features (the paper's 2048-wide nets
 #: are for 2048-d ResNet features): `kzoo fit amaz --data glyph_compositions` uses them
-GLYPH_SIZES = {"generator_units": (256, 256, 256), "embedding_dim": 128, "discriminator_units": (256, 128),
-               "classifier_units": (128, 128), "decoder_units": (256, 128)}
+GLYPH_SIZES = glyph_sizes(256)
 
 
 def feature_scale(data):
