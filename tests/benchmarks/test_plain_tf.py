@@ -1,0 +1,35 @@
+"""benchmarks/vs_plain_tf.py times the same work on both sides: its plain-TensorFlow TAFE-Net step
+computes kzoo's loss and gradients from kzoo's weights (and the check notices when it does not)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+
+def test_plain_tafenet_step_matches_kzoo_and_the_check_fails_on_different_math(capsys, monkeypatch):
+    import vs_plain_tf
+    from peers.plain_tf import PlainTAFENet
+
+    vs_plain_tf.check(1e-4)
+    assert "gradients differ by" in capsys.readouterr().out
+    original = PlainTAFENet.__init__
+
+    def without_embedding_loss(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.beta = 0.0
+
+    monkeypatch.setattr(PlainTAFENet, "__init__", without_embedding_loss)
+    with pytest.raises(SystemExit, match="differs from kzoo's"):
+        vs_plain_tf.check(1e-4)
+
+
+def test_plain_tafenet_step_trains():
+    import numpy as np
+    import vs_plain_tf
+
+    _, plain, _, (x, y) = vs_plain_tf.tafenet_pair(dropout=0.5, classes_per_step=64)
+    losses = [float(plain.step(x, y)) for _ in range(20)]
+    assert np.all(np.isfinite(losses)) and losses[-1] < 0.5 * losses[0]
