@@ -1,5 +1,5 @@
-"""benchmarks/vs_plain_tf.py times the same work on both sides: its plain-TensorFlow TAFE-Net step
-computes kzoo's loss and gradients from kzoo's weights (and the check notices when it does not)."""
+"""benchmarks/vs_plain_tf.py times the same work on both sides: its plain-TensorFlow TAFE-Net and AMAZ
+steps compute kzoo's loss and gradients from kzoo's weights (and the check notices when they do not)."""
 
 import sys
 from pathlib import Path
@@ -33,3 +33,20 @@ def test_plain_tafenet_step_trains():
     _, plain, _, (x, y) = vs_plain_tf.tafenet_pair(dropout=0.5, classes_per_step=64)
     losses = [float(plain.step(x, y)) for _ in range(20)]
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.5 * losses[0]
+
+
+def test_plain_amaz_meta_gradients_match_kzoo_and_the_check_fails_on_different_math(capsys, monkeypatch):
+    import vs_plain_tf
+    from peers.plain_tf import PlainAMAZ
+
+    vs_plain_tf.check_amaz(1e-4)
+    assert "check AMAZ: gradients differ by" in capsys.readouterr().out
+    original = PlainAMAZ.__init__
+
+    def without_gradient_penalty(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.penalty = 0.0
+
+    monkeypatch.setattr(PlainAMAZ, "__init__", without_gradient_penalty)
+    with pytest.raises(SystemExit, match="differs from kzoo's"):
+        vs_plain_tf.check_amaz(1e-4)
