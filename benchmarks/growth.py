@@ -2,6 +2,7 @@
 
     python benchmarks/growth.py --threads 1                 # every curve; PNGs in benchmarks/results/
     python benchmarks/growth.py --curves memory pipeline
+    python benchmarks/growth.py --report                    # only rewrite benchmarks/README.md's tables
 
 Curves (needs the `[bench]` extra for the torch side):
 - `cost`: milliseconds per training step of second-order MAML (1 inner step unless the
@@ -17,7 +18,8 @@ Curves (needs the `[bench]` extra for the torch side):
 - `pipeline`: episodes per second of kzoo's in-graph tf.data sampler and of a NumPy
   sampler (`episode_pipeline.numpy_sampler`) as the number of classes grows (100 to 6,400;
   20 images of 28x28 each, 20-way 1-shot 15-query, T = 16, rotations on).
-Every curve is also printed as a table, and written to `benchmarks/results/growth_<curve>.json`.
+Every curve is written to `benchmarks/results/growth_<curve>.json` and `.png`, and its table to
+`benchmarks/README.md` (between `<!-- growth.py: <curve> -->` markers).
 """
 
 import argparse
@@ -45,6 +47,8 @@ def parse_args(argv=None):
                         default=["cost", "memory", "pipeline"])
     parser.add_argument("--threads", type=int, default=1, help="threads of every side (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="timed chunks per side and point (default 3)")
+    parser.add_argument("--report", action="store_true",
+                        help="only rewrite benchmarks/README.md's growth tables from results/growth_*.json")
     parser.add_argument("--memory-point", nargs=3, metavar=("SIDE", "ORDER", "STEPS"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -230,8 +234,57 @@ def plot(curve, rows, path):
     plt.close(figure)
 
 
+def table(curve, result):
+    """The Markdown table of one curve's results (`benchmarks/README.md`, `<!-- growth.py: CURVE -->`)."""
+    rows = result["rows"]
+    lines = [f"`{result['command']}` ({result['threads']} thread(s)):", ""]
+    if curve == "memory":
+        lines += ["| inner steps | " + " | ".join(f"{side} {order}" for side, order in MEMORY_ORDERS) + " |",
+                  "| --- |" + " --- |" * len(MEMORY_ORDERS)]
+        for steps in sorted({r["inner_steps"] for r in rows}):
+            cells = []
+            for side, order in MEMORY_ORDERS:
+                found = [r for r in rows if (r["side"], r["order"], r["inner_steps"]) == (side, order, steps)]
+                if not found:
+                    cells.append("-")
+                elif found[0]["step_tensors_mib"] is None:
+                    cells.append(f"{found[0]['training_mib']:.0f}")
+                else:
+                    cells.append(f"{found[0]['training_mib']:.0f} ({found[0]['step_tensors_mib']:.0f})")
+            lines.append(f"| {steps} | " + " | ".join(cells) + " |")
+        lines += ["", "MiB: the process's peak RSS growth (in brackets, kzoo: the peak of TensorFlow's allocator "
+                      "during 3 compiled steps, the step's tensors without the graph)."]
+    elif curve == "cost":
+        lines += ["| axis | value | MAML 2nd order kzoo / torch ms | kzoo/torch | ProtoNet kzoo / torch ms | kzoo/torch |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for axis in AXES:
+            for value in AXES[axis]:
+                cells = []
+                for algorithm in ("maml", "protonet"):
+                    found = [r for r in rows if (r["axis"], r["value"], r["algorithm"]) == (axis, value, algorithm)]
+                    cells += ([f"{found[0]['kzoo_ms']:.1f} / {found[0]['torch_ms']:.1f}",
+                               f"{found[0]['torch_ms'] / found[0]['kzoo_ms']:.2f}"] if found else ["-", "-"])
+                lines.append(f"| {axis} | {value} | " + " | ".join(cells) + " |")
+    else:
+        lines += ["| classes | kzoo tf.data episodes/s | NumPy episodes/s | ratio |", "| --- | --- | --- | --- |"]
+        for r in rows:
+            tf_rate, np_rate = r["tf.data_episodes_per_second"], r["numpy_episodes_per_second"]
+            lines.append(f"| {r['classes']:,} | {tf_rate:.1f} | {np_rate:.1f} | {tf_rate / np_rate:.1f} |")
+    return "\n".join(lines)
+
+
+def report():
+    from kzoo.files import report_blocks
+
+    blocks = {curve: table(curve, json.loads(path.read_text())) for curve in ("cost", "memory", "pipeline")
+              if (path := RESULTS / f"growth_{curve}.json").exists()}
+    report_blocks(HERE / "README.md", blocks, write=True, tag="growth.py")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.report:
+        return report()
     setup(args.threads)
     if args.memory_point:
         side, order, steps = args.memory_point
@@ -245,6 +298,7 @@ def main(argv=None):
                                                        "rows": rows})
         plot(curve, rows, RESULTS / f"growth_{curve}.png")
         print(f"wrote {RESULTS / f'growth_{curve}.png'}", flush=True)
+    report()
 
 
 if __name__ == "__main__":
