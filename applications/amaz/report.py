@@ -94,7 +94,7 @@ def clswgan_zsl():
     for path in sorted(paths, key=lambda p: p.name):
         run = json.loads(path.read_text())
         rows.append((run["hidden"], run["seed"], run["zsl_unseen_only"], run["ci95"]["top1"], run["command"]))
-    return rows
+    return sorted(rows, key=lambda row: (row[0], row[1]))
 
 
 def tables(found):
@@ -148,6 +148,37 @@ def tables(found):
     return blocks
 
 
+def width_block(found):
+    """ZSL softmax top-1 (seed 0) against network width: AMAZ and ZSML-like (results/ and
+    results/width<W>/, variant.py --width) beside f-CLSWGAN at the same hidden width."""
+    runs_at = {256: {name: found.get(name, {}).get(0) for name in ("amaz", "zsml")}}
+    for folder in RESULTS.glob("width*"):
+        width = int(folder.name[len("width"):])
+        runs_at[width] = {name: json.loads(p.read_text()) if (p := folder / f"{name}_seed0.json").exists() else None
+                          for name in ("amaz", "zsml")}
+    gans = {hidden: (top1, ci) for hidden, seed, top1, ci, _ in clswgan_zsl() if seed == 0}
+
+    def zsl(run):
+        if run is None:
+            return "-"
+        if "evaluation" not in run:
+            return f"diverged ({diverged(run)})"
+        return f"{100 * run['evaluation']['zsl']['softmax']:.1f} ± {100 * run['evaluation']['zsl_ci95']['softmax']:.1f}"
+
+    lines = ["| width (G's units; f-CLSWGAN's hidden) | AMAZ | ZSML-like (no modulation) | f-CLSWGAN |",
+             "| ---: | ---: | ---: | ---: |"]
+    for width in sorted(set(runs_at) | set(gans)):
+        at = runs_at.get(width, {})
+        gan = f"{100 * gans[width][0]:.1f} [{100 * gans[width][1][0]:.1f}, {100 * gans[width][1][1]:.1f}]" \
+            if width in gans else "-"
+        lines.append(f"| {width:,} | {zsl(at.get('amaz'))} | {zsl(at.get('zsml'))} | {gan} |")
+    seconds = {w: at["amaz"]["training"]["seconds"] for w, at in runs_at.items() if at.get("amaz") and "training" in at["amaz"]}
+    lines += ["", "Seed 0, ZSL softmax top-1 (%) on the 173 unseen classes, ± or [ ] the 95% interval over classes; AMAZ "
+                  "2,000 meta-iterations (training " + ", ".join(f"{s:,.0f} s at {w:,}" for w, s in sorted(seconds.items()))
+              + "), f-CLSWGAN 30 epochs."]
+    return "\n".join(lines)
+
+
 def unclipped_block():
     """The Table IV row trained with the paper's plain support steps (reproduce.sh unclipped), per seed."""
     lines = []
@@ -184,8 +215,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the README's tables")
     args = parser.parse_args(argv)
-    blocks = tables(runs())
-    blocks.update({k: v for k, v in (("unclipped", unclipped_block()), ("svm", svm_block())) if v})
+    found = runs()
+    blocks = tables(found)
+    blocks.update({k: v for k, v in (("unclipped", unclipped_block()), ("svm", svm_block()),
+                                     ("width", width_block(found))) if v})
     from kzoo.files import report_blocks
 
     report_blocks(HERE / "README.md", blocks, write=args.write)

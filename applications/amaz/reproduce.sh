@@ -10,7 +10,8 @@
 # operators of Table IV, seeds 0-2), clswgan (f-CLSWGAN at AMAZ's width, 256; the 4,096-wide one
 # is applications/tafenet/reproduce.sh's), svm (kzoo's SVM trained 30-3,000 epochs beside the softmax, on
 # the preset's synthetic features), unclipped (the softmax-without-base row of Table IV with the paper's
-# plain support steps, inner_clipnorm=None, seeds 0-2), report (rewrites the README's tables from results/*.json).
+# plain support steps, inner_clipnorm=None, seeds 0-2), width (AMAZ and ZSML-like with every network 2x wider,
+# seed 0, and f-CLSWGAN at 512 and 1,024), report (rewrites the README's tables from results/*.json).
 # 2,000 meta-iterations per run, fixed in advance. Run from the repository root.
 set -euo pipefail
 here=applications/amaz
@@ -18,7 +19,7 @@ out=$here/results
 seeds=(0 1 2)
 mkdir -p "$out"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan svm unclipped report)
+[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan svm unclipped width report)
 variant() { python $here/variant.py --variant "$1" --seed "$2" --out "$out/$1_seed$2.json" "${@:3}"; }
 queue() { local extra=$1; shift; for s in "${seeds[@]}"; do for v in "$@"; do variant "$v" "$s" $extra; done; done; }
 for target in "${targets[@]}"; do
@@ -43,6 +44,16 @@ for target in "${targets[@]}"; do
       for s in "${seeds[@]}"; do
         python $here/variant.py --variant t4_softmax_w --inner-clipnorm none --no-gzsl --seed "$s" \
           --out "$out/unclipped/t4_softmax_w_seed$s.json"
+      done ;;
+    width)
+      mkdir -p "$out/width512"
+      for v in amaz zsml; do  # one per core
+        python $here/variant.py --variant $v --width 512 --seed 0 --out "$out/width512/${v}_seed0.json" &
+      done
+      wait
+      for hidden in 512 1024; do
+        python applications/tafenet/gzsl.py --method clswgan --hidden $hidden --epochs 30 --out "$out" \
+          --name clswgan_attributes_hidden$hidden
       done ;;
     report) python $here/report.py --write ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
