@@ -77,7 +77,7 @@ class PlainTAFENet:
             chosen = tf.range(count)
         match = tf.cast(tf.equal(labels[:, None], chosen[None, :]), tf.float32)  # [B, K]
         h = tf.gather(self.tasks, chosen)
-        for i, (kernel, bias) in enumerate(self.task_weights):
+        for kernel, bias in self.task_weights:
             h = h @ kernel + bias
             if self.task_activation:
                 h = tf.nn.relu(h)

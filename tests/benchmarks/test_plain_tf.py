@@ -9,21 +9,26 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
+def _fails_with(monkeypatch, plain_class, attribute, value, check):
+    """`check(1e-4)` raises once every `plain_class` is built with `attribute = value` (different math)."""
+    original = plain_class.__init__
+
+    def changed(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        setattr(self, attribute, value)
+
+    monkeypatch.setattr(plain_class, "__init__", changed)
+    with pytest.raises(SystemExit, match="differs from kzoo's"):
+        check(1e-4)
+
+
 def test_plain_tafenet_step_matches_kzoo_and_the_check_fails_on_different_math(capsys, monkeypatch):
     import vs_plain_tf
     from peers.plain_tf import PlainTAFENet
 
     vs_plain_tf.check(1e-4)
     assert "gradients differ by" in capsys.readouterr().out
-    original = PlainTAFENet.__init__
-
-    def without_embedding_loss(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.beta = 0.0
-
-    monkeypatch.setattr(PlainTAFENet, "__init__", without_embedding_loss)
-    with pytest.raises(SystemExit, match="differs from kzoo's"):
-        vs_plain_tf.check(1e-4)
+    _fails_with(monkeypatch, PlainTAFENet, "beta", 0.0, vs_plain_tf.check)  # without the embedding loss
 
 
 def test_plain_tafenet_step_trains():
@@ -35,18 +40,11 @@ def test_plain_tafenet_step_trains():
     assert np.all(np.isfinite(losses)) and losses[-1] < 0.5 * losses[0]
 
 
+@pytest.mark.slow  # ~18 s; vs_plain_tf.py runs the same check before it times AMAZ
 def test_plain_amaz_meta_gradients_match_kzoo_and_the_check_fails_on_different_math(capsys, monkeypatch):
     import vs_plain_tf
     from peers.plain_tf import PlainAMAZ
 
     vs_plain_tf.check_amaz(1e-4)
     assert "check AMAZ: gradients differ by" in capsys.readouterr().out
-    original = PlainAMAZ.__init__
-
-    def without_gradient_penalty(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.penalty = 0.0
-
-    monkeypatch.setattr(PlainAMAZ, "__init__", without_gradient_penalty)
-    with pytest.raises(SystemExit, match="differs from kzoo's"):
-        vs_plain_tf.check_amaz(1e-4)
+    _fails_with(monkeypatch, PlainAMAZ, "penalty", 0.0, vs_plain_tf.check_amaz)  # without the gradient penalty
