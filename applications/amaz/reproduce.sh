@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every AMAZ result of applications/amaz/README.md on the built-in glyph zero-shot set
-# (kzoo.zsl.glyph_compositions): 27 training runs in two queues, about 2 hours on 2 CPU cores.
+# (kzoo.zsl.glyph_compositions): about 60 training runs in two queues, about 4 hours on 2 CPU cores.
 #
 #   bash applications/amaz/reproduce.sh                # everything, then the README tables
 #   bash applications/amaz/reproduce.sh preset report  # some targets
@@ -11,7 +11,10 @@
 # is applications/tafenet/reproduce.sh's), svm (kzoo's SVM trained 30-3,000 epochs beside the softmax, on
 # the preset's synthetic features), unclipped (the softmax-without-base row of Table IV with the paper's
 # plain support steps, inner_clipnorm=None, seeds 0-2), width (AMAZ and ZSML-like with every network 2x wider,
-# seed 0, and f-CLSWGAN at 512 and 1,024), report (rewrites the README's tables from results/*.json).
+# seed 0, and f-CLSWGAN at 512 and 1,024), gap (gap.py at width 512, seeds 0-2: AMAZ and ZSML-like,
+# each also with a pretrained C, and three f-CLSWGAN settings, each scored under both final-classifier
+# protocols), iterations (AMAZ for 6,000 meta-iterations, seed 0), report (rewrites the README's tables
+# from results/*.json).
 # 2,000 meta-iterations per run, fixed in advance. Run from the repository root.
 set -euo pipefail
 here=applications/amaz
@@ -19,7 +22,7 @@ out=$here/results
 seeds=(0 1 2)
 mkdir -p "$out"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan svm unclipped width report)
+[ ${#targets[@]} -gt 0 ] || targets=(preset modulation table_iv clswgan svm unclipped width gap iterations report)
 variant() { python $here/variant.py --variant "$1" --seed "$2" --out "$out/$1_seed$2.json" "${@:3}"; }
 queue() { local extra=$1; shift; for s in "${seeds[@]}"; do for v in "$@"; do variant "$v" "$s" $extra; done; done; }
 for target in "${targets[@]}"; do
@@ -55,6 +58,16 @@ for target in "${targets[@]}"; do
         python applications/tafenet/gzsl.py --method clswgan --hidden $hidden --epochs 30 --out "$out" \
           --name clswgan_attributes_hidden$hidden
       done ;;
+    gap)
+      for s in "${seeds[@]}"; do  # one queue per core
+        (for m in amaz amaz_pretrained_classifier; do python $here/gap.py --model $m --width 512 --seed "$s"; done) &
+        for m in zsml zsml_pretrained_classifier clswgan clswgan_no_classifier clswgan_matched; do
+          python $here/gap.py --model $m --width 512 --seed "$s"
+        done
+        wait
+      done ;;
+    iterations) python $here/variant.py --variant amaz --steps 6000 --seed 0 --no-gzsl \
+      --out "$out/iterations/amaz_steps6000_seed0.json" ;;
     report) python $here/report.py --write ;;
     *) echo "unknown target: $target" >&2; exit 2 ;;
   esac

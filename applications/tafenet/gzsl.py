@@ -44,7 +44,8 @@ def fit_scorer(args, data, tasks):
                                                                   "selection": selection}
     if args.method == "clswgan":
         model = zsl.CLSWGAN(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
-                            learning_rate=args.lr, classification_weight=args.beta, seed=args.seed)
+                            learning_rate=args.lr, classification_weight=args.beta, critic_steps=args.critic_steps,
+                            seed=args.seed)
         model.fit(x, y, tasks, classes=data.seen_classes, verbose=2)
         scorer = model.classifier(tasks, data.unseen_classes, x, y)
         return scorer, {"history": model.history}
@@ -95,6 +96,7 @@ def main(argv=None):
     parser.add_argument("--initialization", choices=("glorot", "reference"), default="glorot",
                         help="tafenet: reference = the authors' N(0, 0.001) / N(0, 0.01)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--critic-steps", type=int, default=5, help="clswgan: critic updates per generator update")
     parser.add_argument("--lr", type=float, default=None, help="default 1e-3 (clswgan: 1e-4)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr-drops", type=int, nargs="*", default=[],
@@ -153,7 +155,8 @@ def main(argv=None):
                        "task_activation": args.task_activation})
     elif args.method in ("bilinear", "clswgan"):
         result.update({"batch_size": args.batch_size, "lr": args.lr}
-                      | ({"hidden": args.hidden, "classification_weight": args.beta} if args.method == "clswgan" else {}))
+                      | ({"hidden": args.hidden, "classification_weight": args.beta,
+                         "critic_steps": args.critic_steps} if args.method == "clswgan" else {}))
     result.update(recipe.score_scorer(scorer, data, seed=args.seed,
                                       calibration=result.get("calibration", {}).get("gamma")))
     print(json.dumps({k: v for k, v in result.items() if k not in ("training", "history")}, indent=2))

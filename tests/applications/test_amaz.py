@@ -153,6 +153,31 @@ def test_meta_update_of_one_group_leaves_the_others_at_their_initial_weights(dat
     assert not any(changed["attribute"]) and not any(changed["generator"])
 
 
+def test_a_pretrained_classifier_learns_the_real_features_and_stays_frozen_in_meta_training(data):
+    features, labels, _ = data
+    seen = labels < SEEN
+    model = small(classifier_training="pretrained")
+    model.pretrain_classifier(features[seen], labels[seen], epochs=60, learning_rate=1e-2)
+    assert np.mean(np.argmax(model.classify(features[seen]), -1) == labels[seen]) > 0.8  # chance: 1/20
+    classifier = [v for block in model.classifier_blocks for v in block.trainable_variables]
+    assert not {id(v) for v in classifier} & {id(v) for v in model.phase_variables("generator")}
+    weights = [v.numpy().copy() for v in classifier]
+    model.compile(run_eagerly=True)
+    before = snapshot(model)
+    model.fit(tasks(data), steps_per_epoch=1, epochs=1, verbose=0)
+    assert all(np.array_equal(w, v.numpy()) for w, v in zip(weights, classifier))
+    assert all(moved(before, model)["generator"])
+    assert AMAZ.from_config(model.get_config()).classifier_training == "pretrained"
+    joint = small()
+    joint.build()
+    assert {id(v) for b in joint.classifier_blocks for v in b.trainable_variables} <= {
+        id(v) for v in joint.phase_variables("generator")}
+    with pytest.raises(ValueError, match="classifier_training"):
+        small(classifier_training="frozen")
+    with pytest.raises(ValueError, match="labels"):
+        model.pretrain_classifier(features[:4], np.array([0, 1, 2, SEEN]))
+
+
 def test_overlapping_support_and_query_classes_raise(data):
     model = small()
     model.compile(run_eagerly=True)

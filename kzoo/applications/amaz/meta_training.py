@@ -25,13 +25,15 @@ class MetaTraining:
 
     def phase_variables(self, phase):
         """The trainable variables of one group: `"discriminator"` (D), `"attribute"`
-        (AP, AM, AD) or `"generator"` (G, C)."""
+        (AP, AM, AD) or `"generator"` (G, and C unless `classifier_training="pretrained"`)."""
         if phase == "discriminator":
             layers = self.critic_blocks
         elif phase == "attribute":
             layers = ([self.projector] if self.modulate else []) + self.modulators + self.decoder_blocks
         elif phase == "generator":
-            layers = self.generator_blocks + [self.generator_output] + self.classifier_blocks
+            layers = self.generator_blocks + [self.generator_output]
+            if self.classifier_training == "joint":
+                layers = layers + self.classifier_blocks
         else:
             raise ValueError(f"Expected `phase` in {list(PHASES)}. Received: phase={phase!r}.")
         return [v for layer in layers for v in layer.trainable_variables]

@@ -47,6 +47,9 @@ def train(model, data, steps=2000, ways=10, shots=5, queries=3, tasks=10, seed=0
           callbacks=(), verbose=2):
     """Meta-trains a compiled `AMAZ` on tasks of `data`'s seen classes; returns the training record.
 
+    With `classifier_training="pretrained"`, C is first trained on the real trainval
+    features (`AMAZ.pretrain_classifier`).
+
     Args:
         model: a compiled `AMAZ` with `num_classes` = the number of seen classes.
         data: a `ZeroShotData`.
@@ -69,6 +72,8 @@ def train(model, data, steps=2000, ways=10, shots=5, queries=3, tasks=10, seed=0
                                queries=queries, tasks=tasks, seed=seed)
     steps_per_epoch = min(steps_per_epoch, steps)
     start = time.perf_counter()
+    if model.classifier_training == "pretrained":  # C on the real seen features first, then frozen
+        model.pretrain_classifier(x / scale, np.searchsorted(data.seen_classes, y))
     history = model.fit(episodes, steps_per_epoch=steps_per_epoch, epochs=max(1, steps // steps_per_epoch),
                         callbacks=list(callbacks), verbose=verbose)
     return {"steps": steps, "ways": ways, "shots": shots, "queries": queries, "tasks": tasks, "seed": seed,
