@@ -2,6 +2,7 @@
 
     python benchmarks/vs_plain_tf.py --threads 1
     python benchmarks/vs_plain_tf.py --threads 2 --repeats 5
+    python benchmarks/vs_plain_tf.py --report      # only rewrite README's table from results/
 
 TAFE-Net, the `tafenet/glyphs_gzsl` recipe's sizes on random features (speed does not
 depend on the values): 256-d features, 81-d descriptions of 519 seen classes, feature
@@ -18,15 +19,20 @@ AMAZ, the `amaz/glyphs_zsl` preset's settings and sizes (`variant.PRESET_SETTING
 Before timing, both sides start from the same weights and are checked on one batch:
 TAFE-Net's loss and gradients (dropout off and all classes, so that neither draws at
 random); AMAZ's meta-gradients of all three groups, with the same noise given to both. The sides alternate `--repeats` times; `kzoo/plain = R` compares
-their median steps/s (R = 0.91 is 10% overhead).
+their median steps/s (R = 0.91 is 10% overhead). Each run writes
+results/vs_plain_tf_threads<N>.json (with its command and `uptime`) and rewrites the
+table between the `<!-- vs_plain_tf.py: overhead -->` markers of benchmarks/README.md.
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
 
 
 def parse_args(argv=None):
@@ -36,6 +42,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=50, help="training steps per chunk (default 50)")
     parser.add_argument("--tolerance", type=float, default=1e-4,
                         help="largest relative difference of the whole gradient vector (default 1e-4)")
+    parser.add_argument("--report", action="store_true", help="only rewrite the README table from results/")
     return parser.parse_args(argv)
 
 
@@ -75,7 +82,7 @@ def check(tolerance):
     variables = model.task_variables + model.prediction_variables
     kzoo_grads = tape.gradient(loss, variables)
     plain_loss, plain_grads = plain.loss_and_grads(x, y)
-    compare("TAFE-Net", kzoo_grads, plain_grads, loss, plain_loss, tolerance)
+    return compare("TAFE-Net", kzoo_grads, plain_grads, loss, plain_loss, tolerance)
 
 
 def amaz_pair():
@@ -140,7 +147,7 @@ def check_amaz(tolerance):
     meta = plain.meta_gradients(batch)
     plain.draws = None
     plain_grads = [g for phase in PHASES for g in meta[phase]]
-    compare("AMAZ", kzoo_grads, plain_grads, None, None, tolerance)
+    return compare("AMAZ", kzoo_grads, plain_grads, None, None, tolerance)
 
 
 def compare(name, kzoo_grads, plain_grads, kzoo_loss, plain_loss, tolerance):
@@ -159,6 +166,7 @@ def compare(name, kzoo_grads, plain_grads, kzoo_loss, plain_loss, tolerance):
           flush=True)
     if loss_difference > tolerance or grad_difference > tolerance:
         raise SystemExit(f"{name}: the plain TensorFlow step differs from kzoo's (tolerance {tolerance}); not timed")
+    return {"gradient_difference": grad_difference, "loss_difference": loss_difference, "values": int(a.size)}
 
 
 def main(argv=None):
@@ -169,13 +177,40 @@ def main(argv=None):
 
     set_threads(args.threads, torch_too=False)
 
-    check(args.tolerance)
-    check_amaz(args.tolerance)
+    if args.report:
+        return report()
+    from kzoo.files import write_json
+
+    checks = {"TAFE-Net": check(args.tolerance), "AMAZ": check_amaz(args.tolerance)}
     model, plain, data, (x, y) = tafenet_pair(dropout=0.5, classes_per_step=64)
-    time_pair("TAFE-Net (glyphs_gzsl sizes, batch 64 x 64 classes)", model, data, lambda: plain.step(x, y), args)
+    rates = {"TAFE-Net": time_pair("TAFE-Net (glyphs_gzsl sizes, batch 64 x 64 classes)", model, data,
+                                   lambda: plain.step(x, y), args)}
     model, plain, data, batch = amaz_pair()
-    time_pair("AMAZ (glyphs_zsl settings and sizes, 10 tasks of 10-way 5/3-shot)", model, data,
-              lambda: plain.step(batch), args)
+    rates["AMAZ"] = time_pair("AMAZ (glyphs_zsl settings and sizes, 10 tasks of 10-way 5/3-shot)", model, data,
+                              lambda: plain.step(batch), args)
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    write_json(RESULTS / f"vs_plain_tf_threads{args.threads}.json",
+               {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]), "threads": args.threads,
+                "steps": args.steps, "repeats": args.repeats, "uptime_after": uptime,
+                "models": {name: {"steps_per_second": rates[name], "check": checks[name]} for name in rates}})
+    report()
+
+
+def report():
+    """Rewrites README's overhead table from results/vs_plain_tf_threads*.json."""
+    from kzoo.files import report_blocks
+
+    lines = ["| model | threads | kzoo steps/s | plain TF steps/s | kzoo/plain | kzoo's overhead | gradients checked "
+             "(relative difference) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run in [json.loads(p.read_text()) for p in sorted(RESULTS.glob("vs_plain_tf_threads*.json"))]:
+        for name, model in run["models"].items():
+            kzoo, plain = model["steps_per_second"]["kzoo"], model["steps_per_second"]["plain"]
+            lines.append(f"| {name} | {run['threads']} | {kzoo:.1f} | {plain:.1f} | {kzoo / plain:.2f} | "
+                         f"{100 * (plain / kzoo - 1):+.0f}% | {model['check']['gradient_difference']:.1e} |")
+    runs = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("vs_plain_tf_threads*.json"))]
+    lines += [""] + [f"`{run['command']}`: median of {run['repeats']} interleaved chunks of {run['steps']} steps "
+                     f"per side; after the run: `{run['uptime_after']}`." for run in runs]
+    report_blocks(HERE / "README.md", {"overhead": "\n".join(lines)}, write=True, tag="vs_plain_tf.py")
 
 
 def time_pair(name, model, data, plain_step, args):
@@ -200,6 +235,7 @@ def time_pair(name, model, data, plain_step, args):
     ratio = rates["kzoo"] / rates["plain"]
     print(f"{name}, {args.threads} thread(s): kzoo {rates['kzoo']:.1f} steps/s, plain TF {rates['plain']:.1f} "
           f"steps/s, kzoo/plain = {ratio:.2f} (kzoo's overhead {100 * (1 / ratio - 1):+.0f}%)", flush=True)
+    return {side: round(rate, 3) for side, rate in rates.items()}
 
 if __name__ == "__main__":
     main()
