@@ -47,8 +47,13 @@ def _options(arguments):
 SMOKE = ["--steps", "2", "--steps-per-epoch", "2", "--val-episodes", "10", "--eval-episodes", "4", "--channels", "4"]
 
 
-# the 5-shot recipes differ from their 1-shot ones only in numbers: `pytest -m slow` runs them
-@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if "5shot" in k else k for k in RECIPES])
+# the 5-shot recipes differ from their 1-shot ones only in numbers, and MT-net's MAML recipe from its
+# MT-net one only in the variant: `pytest -m slow` runs them
+SLOW = {"mtnet/mini_imagenet_maml_5way_1shot"}
+
+
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if "5shot" in k or k in SLOW else k
+                                 for k in RECIPES])
 def test_each_recipe_fits_evaluates_exports_and_serves(key, mini_imagenet, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KZOO_CACHE", str(tmp_path / "cache"))
     app, name = key.split("/")

@@ -11,6 +11,8 @@ Each table goes between `<!-- report.py: NAME -->` marker lines of the README.
 import argparse
 import json
 import re
+
+import numpy as np
 from pathlib import Path
 
 from kzoo.metrics import mean_confidence_interval
@@ -203,8 +205,9 @@ def gap_block(found):
     """Each generator of gap.py under both final-classifier protocols, mean ± 95% CI over seeds."""
     if not found:
         return ""
-    lines = ["| generator (width) | training | seeds | AMAZ's protocol | f-CLSWGAN's protocol | the classification "
-             "loss's classifier on real test_seen |", "| --- | --- | --- | ---: | ---: | ---: |"]
+    lines = ["| generator | training; seconds per run | seeds | AMAZ's protocol | f-CLSWGAN's protocol | the "
+             "classification loss's classifier on real test_seen | C's loss on G's features |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
     for (model, width), seeds in sorted(found.items(), key=lambda item: (item[0][1], list(GAP_ROWS).index(item[0][0]))):
         training = [r["training"] for r in seeds.values()]
         if "meta_iterations" in training[0]:
@@ -212,18 +215,43 @@ def gap_block(found):
         else:
             budget = (f"{training[0]['epochs']} epochs: {training[0]['generator_steps']:,} G steps, "
                       f"{training[0]['critic_updates']:,} critic steps")
-        budget += f", {min(t['seconds'] for t in training):,.0f}-{max(t['seconds'] for t in training):,.0f} s"
+        low, high = min(t["seconds"] for t in training), max(t["seconds"] for t in training)
+        budget += f"; {low:,.0f} s" if round(low) == round(high) else f"; {low:,.0f}-{high:,.0f} s"
         protocol = [over_seeds([r["zsl"][name]["top1"] for r in seeds.values()]) for name in ("amaz", "clswgan")]
         real = [r["training"]["classifier_on_real_test_seen"]["top1"] for r in seeds.values()
                 if "classifier_on_real_test_seen" in r["training"]]
-        lines.append(f"| {GAP_ROWS[model]} ({width}) | {budget} | {', '.join(map(str, seeds))} | {protocol[0]} | "
-                     f"{protocol[1]} | {over_seeds(real) if real else '-'} |")
-    commands = sorted({r["command"].replace(f"--seed {r['seed']}", "--seed K") for v in found.values() for r in v.values()})
+        c_loss = [r["training"]["history"]["c_loss"][-1] for r in seeds.values() if "history" in r["training"]]
+        c_loss = f"{np.mean(c_loss):.3f}" if c_loss else "-"
+        lines.append(f"| {GAP_ROWS[model]}, width {width} | {budget} | {', '.join(map(str, seeds))} | {protocol[0]} | "
+                     f"{protocol[1]} | {over_seeds(real) if real else '-'} | {c_loss} |")
+    pairs = [("amaz_pretrained_classifier", "amaz", "amaz"), ("zsml_pretrained_classifier", "zsml", "amaz"),
+             ("amaz", "zsml", "amaz"), ("amaz_pretrained_classifier", "zsml_pretrained_classifier", "amaz"),
+             ("amaz", "clswgan", "clswgan"), ("amaz_pretrained_classifier", "clswgan", "clswgan"),
+             ("amaz_pretrained_classifier", "clswgan", "amaz")]
+    differences = []
+    for a, b, protocol in pairs:
+        by_seed = {key[0]: runs_ for key, runs_ in found.items() if key[0] in (a, b)}
+        common = sorted(set(by_seed.get(a, {})) & set(by_seed.get(b, {})))
+        if common:
+            diffs = [by_seed[a][k]["zsl"][protocol]["top1"] - by_seed[b][k]["zsl"][protocol]["top1"] for k in common]
+            mean, ci = mean_confidence_interval(diffs)
+            differences.append(f"| {GAP_ROWS[a]} | {GAP_ROWS[b]} | {'AMAZ' if protocol == 'amaz' else 'f-CLSWGAN'}'s | "
+                               f"{', '.join(map(str, common))} | {100 * mean:+.1f} ± {100 * ci:.1f} |")
+    if differences:
+        lines += ["", "Paired by seed (ZSL top-1 points, ± the 95% CI of the paired differences):", "",
+                  "| generator | minus | protocol | seeds | difference |", "| --- | --- | --- | --- | ---: |", *differences]
+    commands = sorted({r["command"].replace(f"--seed {r['seed']}", "--seed K").replace(f"--model {r['model']}",
+                                                                                         "--model MODEL")
+                       for v in found.values() for r in v.values()})
     lines += ["", "ZSL per-class top-1 (%) on the 173 unseen classes, ± the 95% CI over the seeds (K). AMAZ's protocol: "
                   "a 512-unit MLP softmax on 100 synthetic features per unseen class; f-CLSWGAN's: a linear softmax over "
                   "all 692 classes on 300 synthetic features per unseen class and the real trainval features of the "
-                  "seen classes, read on the unseen columns. Last column: per-class top-1 over the 519 seen classes. "
-                  "Commands: " + ", ".join(f"`{c}`" for c in commands) + "."]
+                  "seen classes, read on the unseen columns. The classifier's column: per-class top-1 over the 519 seen classes; "
+                  "C's loss: its cross-entropy on G's features over the last 100 meta-iterations (the logged `c_loss`), "
+                  "mean over the seeds. A run's seconds include its scoring and tests; "
+                  "2 training runs shared the 2 cores. "
+                  "Commands: " + ", ".join(f"`{c}`" for c in commands) + ", MODEL one of "
+              + ", ".join(f"`{m}`" for m in GAP_ROWS if any(k[0] == m for k in found)) + " (the rows' order)."]
     return "\n".join(lines)
 
 

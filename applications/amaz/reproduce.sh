@@ -11,8 +11,8 @@
 # is applications/tafenet/reproduce.sh's), svm (kzoo's SVM trained 30-3,000 epochs beside the softmax, on
 # the preset's synthetic features), unclipped (the softmax-without-base row of Table IV with the paper's
 # plain support steps, inner_clipnorm=None, seeds 0-2), width (AMAZ and ZSML-like with every network 2x wider,
-# seed 0, and f-CLSWGAN at 512 and 1,024), gap (gap.py at width 512, seeds 0-2: AMAZ and ZSML-like,
-# each also with a pretrained C, and three f-CLSWGAN settings, each scored under both final-classifier
+# seed 0, and f-CLSWGAN at 512 and 1,024), gap (gap.py at width 512, seeds 0-2: AMAZ, ZSML-like,
+# both also with a pretrained C, and three f-CLSWGAN settings, each scored under both final-classifier
 # protocols), iterations (AMAZ for 6,000 meta-iterations, seed 0), report (rewrites the README's tables
 # from results/*.json).
 # 2,000 meta-iterations per run, fixed in advance. Run from the repository root.

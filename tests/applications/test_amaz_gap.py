@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "applications" / "amaz"))
 
@@ -26,6 +27,7 @@ def _data(classes=12, unseen=4, per_class=30, dim=16, seed=0):
     return data, centers, rng
 
 
+@pytest.mark.slow  # ~10 s: a reproduction script's scoring; reproduce.sh gap runs it for real
 def test_score_tells_a_generator_of_the_right_classes_from_one_of_the_wrong_ones():
     import gap
 
