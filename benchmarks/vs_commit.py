@@ -65,8 +65,8 @@ def parse_args(argv=None):
     parser.add_argument("--base", default="200eb2f~1",
                         help="the earlier commit (default 200eb2f~1: main when issue 21's work began)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow's intra- and inter-op threads (default 1)")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per tree (default 3)")
-    parser.add_argument("--steps", type=int, default=60, help="timed training steps per measurement (default 60)")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements per tree (default 5)")
+    parser.add_argument("--steps", type=int, default=300, help="timed training steps per measurement (default 300)")
     parser.add_argument("--report", action="store_true", help="only rewrite the README table from results/")
     return parser.parse_args(argv)
 
@@ -97,7 +97,7 @@ def report():
         lines.append(f"| {run['threads']} | `{run['base']}` ({run['base_commit'][:7]}) | {base:.1f} | {now:.1f} | "
                      f"{now / base:.2f} |")
     lines += [""] + [f"`{run['command']}` at {run['head_commit'][:7]}"
-                     f"{' with uncommitted changes' if run['uncommitted_changes'] else ''}: medians of {len(run['rates']['now'])} fresh "
+                     f"{' with uncommitted changes to kzoo/' if run['uncommitted_changes'] else ''}: medians of {len(run['rates']['now'])} fresh "
                      f"processes per tree, {run['steps']} steps each; after the run: `{run['uptime_after']}`."
                      for run in runs]
     report_blocks(HERE / "README.md", {"throughput": "\n".join(lines)}, write=True, tag="vs_commit.py")
@@ -131,7 +131,8 @@ def main(argv=None):
     write_json(RESULTS / f"vs_commit_threads{args.threads}.json",
                {"command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]), "base": args.base,
                 "base_commit": base_commit, "head_commit": git("rev-parse", "HEAD"),
-                "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")), "threads": args.threads,
+                "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no", "--", "kzoo")),
+                "threads": args.threads,
                 "steps": args.steps, "rates": rates, "uptime_after": uptime})
     report()
 
