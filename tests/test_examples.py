@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
         ("hypertransformer_quickstart.py", "generated CNN alone gives the model's logits: True"),
         ("tafenet_zero_shot.py", "harmonic mean H = "),
         ("amaz_zero_shot.py", "ZSL per-class top-1 accuracy"),
-        ("tuning.py", "best beta = "),
+        pytest.param("tuning.py", "best beta = ", marks=pytest.mark.slow),  # ~19 s; test_tuning.py calls the same
     ],
 )
 def test_example_runs(script, expect, tmp_path):

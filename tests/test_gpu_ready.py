@@ -58,18 +58,27 @@ def test_episodic_applications_train_under_xla_without_host_round_trips(name):
     assert not graph_ops(step.graph.as_graph_def()) & HOST_OPS
 
 
-def test_zero_shot_applications_train_under_xla():
+def _zero_shot_data():
     rng = np.random.default_rng(0)
     attributes = rng.uniform(size=(10, 4)).astype("float32")
     labels = np.repeat(np.arange(10), 8)
     features = (attributes[labels] @ rng.normal(size=(4, 6))).astype("float32")
-    seen = np.arange(7)
+    return features, labels, attributes, np.arange(7)
+
+
+def test_tafenet_trains_under_xla():
+    features, labels, attributes, seen = _zero_shot_data()
     train = np.isin(labels, seen)
     tafe = TAFENet(feature_dim=6, task_dim=4, hidden_units=(8, 8), task_layers=2, task_units=8, classifier_units=4)
     tafe.compile(keras.optimizers.Adam(1e-3), jit_compile=True)
     history = tafe.fit(features[train], labels[train], tasks=attributes, classes=seen, epochs=1, batch_size=16,
                        verbose=0)
     assert tafe.jit_compile is True and np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.slow  # ~30 s: XLA compiles Algorithm 1's six phases, a double backward among them
+def test_amaz_trains_under_xla():
+    features, labels, attributes, seen = _zero_shot_data()
     amaz = AMAZ(feature_dim=6, attribute_dim=4, num_classes=7, generator_units=(8,), embedding_dim=4,
                 discriminator_units=(8,), classifier_units=(8,), decoder_units=(8,))
     amaz.compile(jit_compile=True)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120  # seconds for one launch of both workers (about 25 s each on a quiet 2-core machine)
@@ -95,6 +96,7 @@ def _logs(out):
     return "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(out.glob("log*")))
 
 
+@pytest.mark.slow  # ~30 s of two worker processes; tests/test_distribute.py covers the strategies by default
 def test_two_workers_train_identically_and_resume_after_a_crash(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)

@@ -122,6 +122,7 @@ def test_tafenet_search_two_trials_scores_held_out_classes(tmp_path):
             x[train], y[train], tasks=attributes, classes=seen, epochs=1, verbose=0)
 
 
+@pytest.mark.slow  # ~17 s; the TAFE-Net and random searches cover the zero-shot and episodic hypermodels by default
 def test_amaz_search_two_trials_on_zsl_accuracy(tmp_path):
     from kzoo.applications.amaz import zero_shot_tasks
 

@@ -36,7 +36,8 @@ CLASSIFIERS = [
 # (name, factory) for regressors (float targets, "predictions" output).
 REGRESSORS = [
     ("mtnet_sine", lambda: MTNet(variant="mtnet", hidden=(8, 8), eval_inner_steps=2)),
-    ("mnet_full_sine", lambda: MTNet(variant="mnet", full_mask=True, hidden=(8,))),
+    pytest.param("mnet_full_sine", lambda: MTNet(variant="mnet", full_mask=True, hidden=(8,)),
+                 marks=pytest.mark.slow),  # the same export path as mtnet_sine: slow marker
 ]
 
 

@@ -208,6 +208,7 @@ def test_compile_defaults_to_the_papers_sgd_schedule():
     assert float(schedule(0)) == pytest.approx(0.02) and float(schedule(100_000)) == pytest.approx(0.019)
 
 
+@pytest.mark.slow  # ~20 s (generate="all" traces a transformer per layer); the similarity itself is tested by hand
 def test_channel_similarity_is_logged_in_training_for_generated_convs():
     from kzoo.applications.hypertransformer import generated_channel_similarity
 

@@ -250,6 +250,7 @@ def test_embedding_loss_gradient_is_finite_for_an_all_zero_feature_embedding():
     assert float(loss) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.slow  # ~27 s (MobileNetV3 traced for fit, predict, .keras and export); ProtoNet's backbone test runs by default
 def test_a_keras_applications_backbone_takes_images_end_to_end(tmp_path):
     """TAFENet(backbone=...) trains the backbone with the rest, and its .keras file and serving export take images."""
     keras.utils.set_random_seed(0)
