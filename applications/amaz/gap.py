@@ -43,21 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from kzoo.zsl.clswgan import linear_softmax
+
 HERE = Path(__file__).resolve().parent
 MODELS = ("amaz", "zsml", "amaz_pretrained_classifier", "zsml_pretrained_classifier", "clswgan", "clswgan_matched",
           "clswgan_no_classifier")
 META_ITERATIONS = 2000
-
-
-def linear_softmax(features, labels, num_classes, seed, epochs=25, batch_size=64):
-    """f-CLSWGAN's final classifier: one Dense layer, Adam 1e-3 (`kzoo.zsl.CLSWGAN.classifier`)."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((features.shape[1],)), keras.layers.Dense(num_classes)])
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(np.asarray(features, np.float32), labels, batch_size=batch_size, epochs=epochs, verbose=0)
-    return model
 
 
 def per_class(true, predicted, classes):

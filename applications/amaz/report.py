@@ -325,10 +325,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     found = runs()
     blocks = tables(found)
+    gaps = gap_runs()
     blocks.update({k: v for k, v in (("unclipped", unclipped_block()), ("svm", svm_block()),
-                                     ("width", width_block(found)), ("gap", gap_block(gap_runs())),
+                                     ("width", width_block(found)), ("gap", gap_block(gaps)),
                                      ("iterations", iterations_block(found)),
-                                     ("modulation", modulation_block(gap_runs()))) if v})
+                                     ("modulation", modulation_block(gaps))) if v})
     from kzoo.files import report_blocks
 
     report_blocks(HERE / "README.md", blocks, write=args.write)

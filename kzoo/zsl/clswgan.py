@@ -31,6 +31,20 @@ from kzoo.checks import check_float, check_int
 from kzoo.zsl.baselines import _check_fit
 
 
+def linear_softmax(x, labels, num_classes, seed=0, epochs=25, batch_size=64):
+    """A linear softmax classifier trained with Adam 1e-3: f-CLSWGAN's pretrained and final classifier.
+
+    `x` `[N, D]`, int `labels` `[N]` in `0..num_classes-1`; returns the trained Keras model (logits).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(num_classes)])
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(np.asarray(x, np.float32), labels, batch_size=batch_size, epochs=epochs, verbose=0)
+    return model
+
+
 class CLSWGAN:
     """Conditional WGAN-GP feature generator with a classification loss (f-CLSWGAN).
 
@@ -78,14 +92,7 @@ class CLSWGAN:
         self.history = None
 
     def _softmax(self, x, labels, num_classes, seed):
-        """A linear softmax classifier trained with Adam 1e-3 (the paper's final classifier)."""
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(num_classes)])
-        model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.fit(x.astype("float32"), labels, batch_size=self.batch_size, epochs=self.classifier_epochs, verbose=0)
-        return model
+        return linear_softmax(x, labels, num_classes, seed, epochs=self.classifier_epochs, batch_size=self.batch_size)
 
     def fit(self, x, y, attributes, classes=None, verbose=1):
         """Trains G on the seen features `x` `[N, D]`, labels `y` `[N]`, class `attributes` `[C, a]`; `self`.

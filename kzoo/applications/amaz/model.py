@@ -109,7 +109,7 @@ class AMAZ(presets.PresetMixin, MetaTraining, DivergenceCheck, keras.Model):
             the real seen-class features first (`pretrain_classifier`), then frozen,
             as f-CLSWGAN's classifier. On the built-in glyph set the jointly trained
             C classified 17% of the real test_seen features (519 classes), the
-            pretrained one 91% (applications/amaz/README.md, "Why AMAZ trails
+            pretrained one 87% (applications/amaz/README.md, "Why AMAZ trails
             f-CLSWGAN"). Defaults to `"joint"` (the paper).
         seed: seed of the training noise. Defaults to `0`.
 
